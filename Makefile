@@ -1,0 +1,30 @@
+# The two commands of the README: `make bench` (the default suites) and `make test` (the unit tests).
+# Each sets up .venv on first run: torch 2.13.0 (CPU build) and xautodl without its stale numpy pin.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The data folder is one setting; a clone beside ../shared finds it there unless it is set.
+export HARNESS_DATA_DIR ?= $(abspath ../shared/data)
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: setup test bench gate report clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps xautodl==1.0.0
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(PY) -m pytest tests -q
+
+bench: setup
+	$(PY) -m pytest suites --benchmark-save=default
+
+clean:
+	rm -rf $(VENV) .benchmarks .pytest_cache

@@ -1,0 +1,10 @@
+"""Exceptions with messages a user can act on."""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The benchmark data is missing or unreadable; the message names the setting and the file."""
+
+
+def unknown_name(kind: str, name: object, valid: "list[str] | tuple[str, ...]") -> ValueError:
+    """The error for a name that is not registered, listing the ones that are."""
+    return ValueError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(map(str, valid))}")

@@ -1,0 +1,77 @@
+"""NATS-Bench topology search space (TSS = NAS-Bench-201): 5 ops on the 6 edges of a 4-node cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.spaces.base import Arch, SearchSpace
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# Edges in arch-string order: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+
+
+def format_arch(ops: Sequence[str]) -> str:
+    """The NATS arch string of six op names in edge order."""
+    nodes, k = [], 0
+    for node in range(1, 4):
+        nodes.append("|" + "|".join(f"{ops[k + j]}~{j}" for j in range(node)) + "|")
+        k += node
+    return "+".join(nodes)
+
+
+class TopologySpace(SearchSpace):
+    """TSS with the official index order, which is the benchmark's own arch list (not itertools order)."""
+
+    name = "tss"
+    choices = OPS
+    n_positions = len(EDGES)
+
+    def __init__(self, official_archs: Sequence[str]):
+        if len(official_archs) != self.size:
+            raise ValueError(f"TSS needs {self.size} archs in official order, got {len(official_archs)}")
+        self._archs = list(official_archs)
+        self._to_code = np.empty(self.size, dtype=np.int64)
+        self._to_index = np.full(self.size, -1, dtype=np.int64)
+        for i, s in enumerate(self._archs):
+            code = 0
+            for e in self._parse(s):
+                code = code * self.n_choices + e
+            if self._to_index[code] != -1:
+                raise ValueError(f"TSS arch list repeats {s!r} (index {self._to_index[code]} and {i})")
+            self._to_code[i], self._to_index[code] = code, i
+
+    def _parse(self, arch: str) -> tuple[int, ...]:
+        nodes = arch.split("+")
+        if len(nodes) != 3:
+            raise ValueError(f"TSS arch {arch!r}: expected 3 nodes joined by '+', got {len(nodes)}")
+        enc = []
+        for node, part in enumerate(nodes, start=1):
+            if not (part.startswith("|") and part.endswith("|")):
+                raise ValueError(f"TSS arch {arch!r}: node {node} part {part!r} must be wrapped in '|'")
+            edges = part[1:-1].split("|")
+            if len(edges) != node:
+                raise ValueError(f"TSS arch {arch!r}: node {node} part {part!r} needs {node} edges")
+            for j, edge in enumerate(edges):
+                op, sep, src = edge.partition("~")
+                if not sep or src != str(j):
+                    raise ValueError(f"TSS arch {arch!r}: edge {edge!r} of node {node} must read 'op~{j}'")
+                if op not in OPS:
+                    raise ValueError(f"TSS arch {arch!r}: unknown op {op!r}; valid ops: {', '.join(OPS)}")
+                enc.append(OPS.index(op))
+        return tuple(enc)
+
+    def _code_to_index(self, codes: np.ndarray) -> np.ndarray:
+        return self._to_index[codes]
+
+    def _index_to_code(self, indices: np.ndarray) -> np.ndarray:
+        return self._to_code[indices]
+
+    def arch(self, index: Arch) -> str:
+        return self._archs[self.index(index)]
+
+    def ops(self, index: Arch) -> tuple[str, ...]:
+        """The op on each edge, in arch-string order."""
+        return tuple(OPS[e] for e in self.encode(index))
