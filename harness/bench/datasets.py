@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from harness.errors import unknown_name
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -25,8 +27,18 @@ def check_dataset(name: str) -> str:
     return name
 
 
-def check_metric(space: str, metric: str, epochs: int) -> tuple[str, int]:
-    if (metric, epochs) not in METRICS[space]:
-        valid = sorted(f"{m}@{e}" for m, e in METRICS[space])
-        raise ValueError(f"{space} has no {metric!r} accuracy at {epochs} epochs; available: {', '.join(valid)}")
+@lru_cache(maxsize=None)
+def metrics_for(space: str, dataset: str) -> tuple[tuple[str, int], ...]:
+    """The (metric, epochs) pairs NATS-Bench has for a dataset: cifar10 has no valtest run, the others no
+    200-epoch validation split of their own."""
+    absent = {("valtest", 200)} if dataset == "cifar10" else {("valid", 200)}
+    return tuple(sorted(METRICS[space] - absent if space == "tss" else METRICS[space]))
+
+
+def check_metric(space: str, metric: str, epochs: int, dataset: str) -> tuple[str, int]:
+    if (metric, epochs) not in metrics_for(space, dataset):
+        valid = [f"{m}@{e}" for m, e in metrics_for(space, dataset)]
+        raise ValueError(
+            f"{space} {dataset} has no {metric!r} accuracy at {epochs} epochs; available: {', '.join(valid)}"
+        )
     return metric, int(epochs)

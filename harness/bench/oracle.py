@@ -35,13 +35,13 @@ class Oracle(ABC):
     def accuracy(self, arch: Arch, dataset: str, metric: str = "test", epochs: int = 200) -> float:
         """Accuracy (%) of ``arch``; e.g. ``metric='test', epochs=200`` is the mean over training seeds."""
         check_dataset(dataset)
-        check_metric(self.space_name, metric, epochs)
+        check_metric(self.space_name, metric, epochs, dataset)
         return float(self._accuracy(self._index(arch), dataset, metric, epochs))
 
     def accuracies(self, dataset: str, metric: str = "test", epochs: int = 200) -> np.ndarray:
         """The metric for every index (NaN where the source does not hold it)."""
         check_dataset(dataset)
-        check_metric(self.space_name, metric, epochs)
+        check_metric(self.space_name, metric, epochs, dataset)
         return self._accuracies(dataset, metric, epochs)
 
     def simulate_train_eval(self, arch: Arch, dataset: str, hp: int | None = None) -> tuple[float, float]:

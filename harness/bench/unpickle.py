@@ -25,13 +25,17 @@ ALLOWED_GLOBALS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+class ForbiddenGlobalError(pickle.UnpicklingError):
+    """A benchmark file referenced a global outside ALLOWED_GLOBALS."""
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """Resolves only ``ALLOWED_GLOBALS``."""
 
     def find_class(self, module: str, name: str) -> Any:
         target = ALLOWED_GLOBALS.get((module, name))
         if target is None:
-            raise pickle.UnpicklingError(
+            raise ForbiddenGlobalError(
                 f"global {module}.{name} is not allowed in a NATS-Bench file (allowed: "
                 + ", ".join(f"{m}.{n}" for m, n in ALLOWED_GLOBALS)
                 + ")"
@@ -52,7 +56,7 @@ def load_bz2_pickle(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"NATS-Bench file {path} is not a readable bz2 file: {exc}") from exc
     try:
         return RestrictedUnpickler(io.BytesIO(data)).load()
-    except pickle.UnpicklingError:
+    except ForbiddenGlobalError:
         raise
     except Exception as exc:  # truncated or foreign content
         raise ValueError(f"NATS-Bench file {path} is corrupt: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,45 @@
+"""Benchmark: TableOracle load time and random lookups per second (a table, not a timed test).
+
+    python benchmarks/bench_oracle.py [--data DIR] [--lookups N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from tabulate import tabulate
+
+from harness.bench import DATASETS, TableOracle
+
+
+def _rate(fn, indices: np.ndarray) -> float:
+    start = time.perf_counter()
+    for i in indices:
+        fn(int(i))
+    return len(indices) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--lookups", type=int, default=200_000)
+    args = parser.parse_args()
+    rows = []
+    for space in ("tss", "sss"):
+        start = time.perf_counter()
+        oracle = TableOracle.load(space, args.data)
+        load_s = time.perf_counter() - start
+        idx = np.random.default_rng(0).integers(oracle.space.size, size=args.lookups)
+        metric = ("test", 200) if space == "tss" else ("valid", 90)
+        rows.append([space, f"{load_s:.3f}",
+                     f"{_rate(lambda i: oracle.accuracy(i, DATASETS[0], *metric), idx):,.0f}",
+                     f"{_rate(lambda i: oracle.simulate_train_eval(i, DATASETS[0]), idx):,.0f}",
+                     f"{_rate(lambda i: oracle.space.arch(i), idx):,.0f}"])
+    print(tabulate(rows, headers=["space", "load s", "accuracy()/s", "simulate_train_eval()/s", "arch()/s"],
+                   tablefmt="github"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``python -m harness <command>``: a thin face over the library; each command is a module in
+``harness/commands`` with ``add_arguments(parser)``, ``run(args) -> int`` and a docstring."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import harness.commands
+
+
+def _commands() -> dict[str, object]:
+    return {
+        m.name: importlib.import_module(f"harness.commands.{m.name}")
+        for m in pkgutil.iter_modules(harness.commands.__path__)
+        if not m.name.startswith("_")
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module in sorted(_commands().items()):
+        doc = (module.__doc__ or name).strip()
+        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
+        p.add_argument("--data", default=None,
+                       help="benchmark data root (default: $HARNESS_DATA_DIR)")
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

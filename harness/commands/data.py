@@ -1,0 +1,100 @@
+"""Show, verify or convert the benchmark data (the harness's dataset preparation step).
+
+Without flags: which source is active and what it holds. --verify: row counts and the published optima.
+--convert TORCH_HOME --out DIR: turn official NATS-Bench folders into the compact tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from harness.bench import DATASETS, NatsBenchOracle, TableOracle
+from harness.bench.datasets import metrics_for
+from harness.bench.convert import table_from_nats
+from harness.bench.natsbench import FOLDERS
+from harness.config import DATA_ENV, data_dir
+
+# Published optima of NATS-Bench TSS test accuracy after 200 epochs (Dong et al., TPAMI 2021, Table 4),
+# used to verify a data source, never as results.
+PUBLISHED_TSS_OPTIMA = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
+SIZES = {"tss": 15625, "sss": 32768}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", choices=("table", "nats"), default="table",
+                        help="table: compact tables under the data root; nats: official files under $TORCH_HOME")
+    parser.add_argument("--verify", action="store_true", help="check row counts and the published optima")
+    parser.add_argument("--convert", metavar="TORCH_HOME", help="folder holding the official NATS-Bench folders")
+    parser.add_argument("--out", metavar="DIR", help="where --convert writes nats-bench/{tss,sss}.csv.gz")
+
+
+def _load(source: str, space: str, data):
+    if source == "table":
+        return TableOracle.load(space, data)
+    return NatsBenchOracle(space, os.environ.get("TORCH_HOME") if data is None else data)
+
+
+def summary_rows(oracle) -> list[list]:
+    """One row per (dataset, metric): archs with a value and the best one."""
+    rows = []
+    for d in DATASETS:
+        for metric, epochs in metrics_for(oracle.space_name, d):
+            acc = oracle.accuracies(d, metric, epochs)
+            known = int(np.isfinite(acc).sum())
+            best = f"{np.nanmax(acc):.4f}" if known else "-"
+            rows.append([oracle.space_name, d, f"{metric}@{epochs}", known, best])
+    return rows
+
+
+def verify(oracle) -> list[str]:
+    """Problems found; empty when the source is complete and matches the published optima."""
+    problems = []
+    space = oracle.space_name
+    for d in DATASETS:
+        for metric, epochs in metrics_for(space, d):
+            acc = oracle.accuracies(d, metric, epochs)
+            if np.isfinite(acc).sum() != SIZES[space]:
+                problems.append(f"{space} {d} {metric}@{epochs}: {int(np.isfinite(acc).sum())} of {SIZES[space]} archs")
+        if space == "tss":
+            _, best = oracle.best(d)
+            if abs(best - PUBLISHED_TSS_OPTIMA[d]) > 0.01:
+                problems.append(f"tss {d}: optimum {best:.4f} differs from the published {PUBLISHED_TSS_OPTIMA[d]}")
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.convert:
+        if not args.out:
+            raise ValueError("--convert needs --out DIR")
+        out = Path(args.out) / "nats-bench"
+        out.mkdir(parents=True, exist_ok=True)
+        for space, folder in FOLDERS.items():
+            if not (Path(args.convert) / folder / "meta.pickle.pbz2").is_file():
+                print(f"skip {space}: {Path(args.convert) / folder} not found")
+                continue
+            frame = table_from_nats(NatsBenchOracle(space, args.convert))
+            target = out / f"{space}.csv.gz"
+            frame.to_csv(target, index=False)
+            print(f"wrote {target}: {len(frame)} rows")
+        print(f"point {DATA_ENV} at {Path(args.out).resolve()} to use them")
+        return 0
+    origin = os.environ.get("TORCH_HOME") if args.source == "nats" else str(data_dir(args.data))
+    print(f"source: {args.source} ({origin})")
+    rows, problems = [], []
+    for space in ("tss", "sss"):
+        oracle = _load(args.source, space, args.data)
+        rows += summary_rows(oracle)
+        if args.verify:
+            problems += verify(oracle)
+    print(tabulate(rows, headers=["space", "dataset", "metric", "archs", "best"], tablefmt="github"))
+    if args.verify:
+        for p in problems:
+            print(f"PROBLEM: {p}")
+        print("verify: OK" if not problems else f"verify: {len(problems)} problem(s)")
+        return 1 if problems else 0
+    return 0
