@@ -1,0 +1,123 @@
+"""How well a proxy's scores rank archs by accuracy: rank correlations and top-k% precision, with paired
+percentile-bootstrap 95% confidence intervals (``scipy.stats.bootstrap``)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+CORRELATIONS = ("spearman", "kendall", "pearson")
+_BOOT_CELLS = 2_000_000  # resample rows x archs held in memory per bootstrap batch
+
+
+class Estimate(NamedTuple):
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r along the last axis; NaN where either side is constant."""
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    denom = np.sqrt((xc * xc).sum(axis=-1) * (yc * yc).sum(axis=-1))
+    # test constancy exactly: the mean of equal floats can differ from them by rounding
+    varies = (np.ptp(x, axis=-1) > 0) & (np.ptp(y, axis=-1) > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(varies, (xc * yc).sum(axis=-1) / denom, np.nan)
+
+
+def _kendall(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b along the last axis (scipy's O(n log n) routine, one row at a time)."""
+    xs, ys = np.atleast_2d(x), np.atleast_2d(y)
+    out = np.empty(len(xs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: NaN, as wanted
+        for i, (a, b) in enumerate(zip(xs, ys)):
+            out[i] = stats.kendalltau(a, b).statistic
+    return out.reshape(np.shape(x)[:-1])
+
+
+def _topk_weights(v: np.ndarray, k: int) -> np.ndarray:
+    """Membership of the top ``k`` along the last axis, ties at the cut shared fractionally.
+
+    The fractions are the inclusion probabilities under random tie-breaking, so precision computed from them
+    is the expected precision: all-equal scores give chance level, not an artefact of sort order.
+    """
+    cut = -np.partition(-v, k - 1, axis=-1)[..., k - 1 : k]
+    above = v > cut
+    tied = v == cut
+    share = (k - above.sum(axis=-1, keepdims=True)) / tied.sum(axis=-1, keepdims=True)
+    return above + tied * share
+
+
+def topk_precision(scores: np.ndarray, accuracies: np.ndarray, percent: float) -> np.ndarray:
+    """Share of the true top-``percent``% archs among the proxy's top-``percent``% (along the last axis)."""
+    n = np.shape(scores)[-1]
+    k = max(1, round(n * percent / 100))
+    return (_topk_weights(scores, k) * _topk_weights(accuracies, k)).sum(axis=-1) / k
+
+
+def _average_ranks(dense: np.ndarray, m: int) -> np.ndarray:
+    """``rankdata(..., 'average')`` along the last axis of integer codes in [0, m) that preserve order.
+
+    Counting instead of sorting makes ranking each bootstrap resample O(n): resampling permutes and repeats
+    the original values, so their dense ranks (computed once) stay valid codes.
+    """
+    rows = dense.reshape(-1, dense.shape[-1])
+    offsets = (np.arange(len(rows)) * m)[:, None]
+    counts = np.bincount((rows + offsets).ravel(), minlength=len(rows) * m).reshape(len(rows), m)
+    average = np.cumsum(counts, axis=1) - (counts - 1) / 2
+    return np.take_along_axis(average, rows, axis=1).reshape(dense.shape)
+
+
+def _statistics(topk: Sequence[float], m_scores: int, m_accs: int):
+    """The vectorised statistic over (scores, accuracies, their dense ranks) for scipy.stats.bootstrap."""
+
+    def statistic(s: np.ndarray, a: np.ndarray, ds: np.ndarray, da: np.ndarray, axis: int = -1) -> np.ndarray:
+        s, a, ds, da = (np.moveaxis(x, axis, -1) for x in (s, a, ds, da))
+        spearman = _pearson(_average_ranks(ds, m_scores), _average_ranks(da, m_accs))
+        values = [spearman, _kendall(s, a), _pearson(s, a)]
+        values += [topk_precision(s, a, p) for p in topk]
+        return np.stack(values)
+
+    return statistic
+
+
+def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray,
+                 n_boot: int = 1000, seed: int = 0,
+                 topk: Sequence[float] = (1, 5, 10)) -> dict[str, Estimate | int]:
+    """Spearman, Kendall tau-b, Pearson and top-k% precision (``top1`` ...) of ``scores`` against
+    ``accuracies``, each an Estimate with a paired percentile-bootstrap 95% CI (``n_boot`` resamples;
+    0 for no CI). Pairs with a non-finite score or accuracy are dropped first: ``n`` counts the pairs used,
+    ``n_nonfinite`` the pairs dropped. A constant side gives NaN correlations (no crash).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    a = np.asarray(accuracies, dtype=np.float64)
+    if s.ndim != 1 or s.shape != a.shape:
+        raise ValueError(f"scores and accuracies must be 1-D of equal length, got {s.shape} and {a.shape}")
+    keep = np.isfinite(s) & np.isfinite(a)
+    s, a = s[keep], a[keep]
+    names = [*CORRELATIONS, *(f"top{p:g}" for p in topk)]
+    out: dict[str, Estimate | int] = {"n": int(keep.sum()), "n_nonfinite": int((~keep).sum())}
+    if len(s) < 2:
+        return out | {name: Estimate(np.nan, np.nan, np.nan) for name in names}
+    ds = stats.rankdata(s, method="dense") - 1
+    da = stats.rankdata(a, method="dense") - 1
+    statistic = _statistics(topk, int(ds.max()) + 1, int(da.max()) + 1)
+    values = statistic(s, a, ds, da)
+    low = high = np.full(len(names), np.nan)
+    if n_boot > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # degenerate resamples (NaN correlations) are expected
+            res = stats.bootstrap((s, a, ds, da), statistic, paired=True, vectorized=True, n_resamples=n_boot,
+                                  batch=max(1, _BOOT_CELLS // len(s)), method="percentile",
+                                  rng=np.random.default_rng(seed))
+        low, high = res.confidence_interval
+    for i, name in enumerate(names):
+        out[name] = Estimate(float(values[i]), float(low[i]), float(high[i]))
+    return out
