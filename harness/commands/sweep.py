@@ -1,0 +1,69 @@
+"""Score proxies over a whole search space into a result store, resumably, on local processes or Dask.
+
+Reads the store first and computes only the (arch, proxy) scores it lacks, one arch per unit of work, on one
+image batch per dataset; results are written by this process as they arrive, so a sweep killed at any moment
+and started again finishes with every score computed once. --scheduler tcp://HOST:PORT sends the work to a
+Dask distributed cluster (its workers need this harness and the same torch version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--space", choices=("tss", "sss"), default="tss")
+    parser.add_argument("--dataset", default="cifar10",
+                        help="cifar10, cifar100, ImageNet16-120, a comma-separated list of them, or 'all'")
+    parser.add_argument("--proxies", default="all", help="'all' or a comma-separated list of proxy names")
+    parser.add_argument("--archs", default="all",
+                        help="'all', N (indices 0..N-1) or a-b (indices a..b, both included)")
+    parser.add_argument("--store", required=True, metavar="PATH",
+                        help="SQLite result store (created if missing)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local worker processes (default: one per core); ignored with --scheduler")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="address of a Dask distributed scheduler to run the work on")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _datasets(spec: str) -> list[str]:
+    from harness.bench import DATASETS, check_dataset
+
+    if spec.strip() == "all":
+        return list(DATASETS)
+    return [check_dataset(d.strip()) for d in spec.split(",") if d.strip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    # imported here: `python -m harness --help` loads every command module and should stay quick
+    from harness.bench import load_oracle
+    from harness.images import load_batch
+    from harness.store import ResultStore
+    from harness.sweep import Sweep, parse_archs, parse_proxies, run_sweep
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    space = load_oracle(args.space, data=args.data).space
+    archs = tuple(parse_archs(args.archs, space))
+    proxies = parse_proxies(args.proxies)
+    datasets = _datasets(args.dataset)
+    with ResultStore(args.store) as store:
+        for dataset in datasets:
+            batch = load_batch(dataset, args.batch_size, args.seed, args.data)
+            sweep = Sweep(space, dataset, proxies, archs, seed=args.seed, device=args.device)
+            try:
+                report = run_sweep(store, sweep, batch, args.workers, args.scheduler,
+                                   progress=not args.no_progress)
+            except KeyboardInterrupt:
+                print(f"interrupted: {store.count()} scores are in {store.path}; run the same command "
+                      "again to resume", file=sys.stderr)
+                return 130
+            print(f"{args.space} {dataset} ({len(proxies)} proxies, images {batch.source}): "
+                  f"{report.summary()}", flush=True)
+        print(f"store {store.path}: {store.count()} scores", flush=True)
+    return 0

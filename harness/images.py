@@ -1,0 +1,194 @@
+"""One minibatch of real images per dataset, normalised the way NATS-Bench trained (its mean/std).
+
+Where images come from (``Batch.source`` records it for every batch):
+
+* ``cifar10``: a seeded sample of ``images/cifar10-train-2000.npz`` (real CIFAR-10 training images,
+  200 per class, JPEG-recompressed copies) with their real labels.
+* ``cifar100``: only 20 real CIFAR-100 images exist in the data (``samples-20.npz``, test images 0..19).
+  The batch holds as many of them as fit (seeded order), topped up with seeded CIFAR-10 training images:
+  natural 32x32 images from the same source collection (80M Tiny Images), normalised with the CIFAR-100
+  statistics. A filler of CIFAR-10 class ``k`` gets CIFAR-100 label ``10 k`` (ten distinct classes, so
+  images that share a label share a semantic class, which the class-aware proxies rely on).
+* ``ImageNet16-120``: no ImageNet16-120 image exists in the data. The batch holds the 20 real ImageNet
+  validation images box-resized to 16x16 (``samples-20.npz``; label = ImageNet-1k label mod 120, since
+  ImageNet16's own label order is not available), topped up with seeded CIFAR-10 training images
+  box-downsampled 2x2 to 16x16 (the same box filter ImageNet16 used), CIFAR-10 class ``k`` -> label ``12 k``.
+
+With ``images_dir`` the batch comes instead from a user's own copy of the real training sets: torchvision's
+CIFAR layout (``cifar-10-batches-py/data_batch_1``, ``cifar-100-python/train``) or NATS-Bench's ImageNet16
+pickles (``train_data_batch_1``; labels 1..120 kept, shifted to 0..119). Those pickles are read through a
+restricted unpickler that resolves only numpy's array-reconstruction globals: they are dicts of a uint8
+array and label lists, and nothing else may load.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.bench.datasets import check_dataset
+from harness.config import data_file
+from harness.errors import DataNotFoundError
+
+# NATS-Bench's normalisation (xautodl.datasets.get_dataset_with_transform), in 0..255 units.
+MEAN_STD = {
+    "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
+    "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
+    "ImageNet16-120": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
+}
+CIFAR10_SAMPLE = "images/cifar10-train-2000.npz"
+SAMPLES_20 = "images/samples-20.npz"
+# Stand-in label of a CIFAR-10 filler image of class k (see the module docstring).
+FILLER_LABEL_STEP = {"cifar100": 10, "ImageNet16-120": 12}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Normalised NCHW float32 inputs, int64 targets, and where they came from."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    source: str
+
+    def to(self, device: str | torch.device) -> Batch:
+        return Batch(self.inputs.to(device), self.targets.to(device), self.source)
+
+    def __len__(self) -> int:
+        return int(self.targets.shape[0])
+
+
+def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
+               data: str | os.PathLike[str] | None = None,
+               images_dir: str | os.PathLike[str] | None = None) -> Batch:
+    """``batch_size`` images for ``dataset``, drawn with ``seed``; see the module docstring for sources."""
+    check_dataset(dataset)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    rng = np.random.default_rng(seed)
+    if images_dir is not None:
+        images, labels, source = _from_user_files(dataset, Path(images_dir), batch_size, rng)
+    elif dataset == "cifar10":
+        images, labels, source = _cifar10_sample(batch_size, rng, data)
+    else:
+        images, labels, source = _stand_in(dataset, batch_size, rng, data)
+    return Batch(_normalise(images, dataset), torch.as_tensor(labels, dtype=torch.int64),
+                 f"{source} (seed {seed})")
+
+
+def _normalise(images: np.ndarray, dataset: str) -> torch.Tensor:
+    """uint8 NHWC -> float32 NCHW, (x - mean) / std as NATS-Bench's transforms do."""
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in MEAN_STD[dataset])
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    return ((x - mean) / std).contiguous()
+
+
+def _choose(n_available: int, k: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    if k > n_available:
+        raise ValueError(f"batch of {k} images requested but {what} holds only {n_available}")
+    return rng.choice(n_available, size=k, replace=False)
+
+
+def _npz(relative: str, data) -> Any:
+    return np.load(data_file(relative, data), allow_pickle=False)
+
+
+def _cifar10_sample(k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:
+    npz = _npz(CIFAR10_SAMPLE, data)
+    idx = _choose(len(npz["labels"]), k, rng, CIFAR10_SAMPLE)
+    return npz["images"][idx], npz["labels"][idx], f"{k} real CIFAR-10 training images from {CIFAR10_SAMPLE}"
+
+
+def _stand_in(dataset: str, k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:
+    """Real images of the dataset where any exist, topped up with CIFAR-10 training images."""
+    samples = _npz(SAMPLES_20, data)
+    if dataset == "cifar100":
+        real, real_labels = samples["cifar100_images"], samples["cifar100_labels"]
+        real_what = f"real CIFAR-100 test images from {SAMPLES_20}"
+    else:
+        real, real_labels = samples["imagenet_box16_images"], samples["imagenet_labels_in1k"] % 120
+        real_what = f"real ImageNet val images (box 16x16, label = in1k label mod 120) from {SAMPLES_20}"
+    n_real = min(k, len(real_labels))
+    idx = _choose(len(real_labels), n_real, rng, SAMPLES_20)
+    images, labels = [real[idx]], [real_labels[idx]]
+    source = f"stand-in for {dataset}: {n_real} {real_what}"
+    if k > n_real:
+        filler, filler_labels, _ = _cifar10_sample(k - n_real, rng, data)
+        if dataset == "ImageNet16-120":
+            filler = _box_downsample(filler)
+        step = FILLER_LABEL_STEP[dataset]
+        images.append(filler)
+        labels.append(filler_labels * step)
+        resized = ", box-downsampled to 16x16" if dataset == "ImageNet16-120" else ""
+        source += (f" + {k - n_real} real CIFAR-10 training images from {CIFAR10_SAMPLE}{resized} "
+                   f"(class k -> label {step}k)")
+    return np.concatenate(images), np.concatenate(labels), source
+
+
+def _box_downsample(images: np.ndarray) -> np.ndarray:
+    """NHWC 32x32 -> 16x16 by averaging 2x2 blocks (a box filter), rounded back to uint8."""
+    n, h, w, c = images.shape
+    blocks = images.reshape(n, h // 2, 2, w // 2, 2, c).astype(np.float64).mean(axis=(2, 4))
+    return np.rint(blocks).astype(np.uint8)
+
+
+# -- a user's own copies of the training sets ------------------------------------------------------------
+ARRAY_GLOBALS = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                           ("numpy", "ndarray"), ("numpy", "dtype")})
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Resolves only numpy's ndarray reconstruction: a dataset pickle is a dict of arrays and lists."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in an image-set pickle")
+        if name == "_reconstruct":
+            from numpy._core.multiarray import _reconstruct
+
+            return _reconstruct
+        return getattr(np, name)
+
+
+def load_dataset_pickle(path: Path) -> dict:
+    """A CIFAR / ImageNet16 pickle as a dict with str keys, through the restricted unpickler."""
+    if not path.is_file():
+        raise DataNotFoundError(f"image file {path} not found")
+    with open(path, "rb") as fh:
+        try:
+            entry = _ArrayUnpickler(fh, encoding="latin1").load()
+        except pickle.UnpicklingError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"image file {path} is not a readable dataset pickle: {exc}") from exc
+    if not isinstance(entry, dict):
+        raise TypeError(f"image file {path} holds a {type(entry).__name__}, expected a dict")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+
+USER_FILES = {
+    "cifar10": ("cifar-10-batches-py/data_batch_1", "labels", 32),
+    "cifar100": ("cifar-100-python/train", "fine_labels", 32),
+    "ImageNet16-120": ("train_data_batch_1", "labels", 16),
+}
+
+
+def _from_user_files(dataset: str, root: Path, k: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    relative, label_key, side = USER_FILES[dataset]
+    path = root / relative
+    entry = load_dataset_pickle(path)
+    if "data" not in entry or label_key not in entry:
+        raise ValueError(f"image file {path} lacks 'data' or {label_key!r}")
+    images = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, side, side).transpose(0, 2, 3, 1)
+    labels = np.asarray(entry[label_key], dtype=np.int64)
+    if dataset == "ImageNet16-120":  # NATS-Bench keeps labels 1..120 and shifts them to 0..119
+        keep = (labels >= 1) & (labels <= 120)
+        images, labels = images[keep], labels[keep] - 1
+    idx = _choose(len(labels), k, rng, str(path))
+    return images[idx], labels[idx], f"{k} images of the user's {dataset} training set {path}"

@@ -1,0 +1,300 @@
+"""The forward/backward passes zero-cost proxies consume, computed lazily and shared between proxies.
+
+A proxy declares the passes it ``needs``; ``Passes`` runs each pass once for everything asked of it, so
+``score_all`` pays one train-mode forward for all gradient-, activation- and Jacobian-based proxies, and a
+proxy scored alone runs exactly the same code (hence the same numbers). No pass changes the network:
+train-mode BatchNorm statistics are restored, and synflow / zen run on substituted parameters through
+``torch.func.functional_call`` instead of a deep copy.
+
+| pass             | network mode, dtype            | what it gives                                              |
+|------------------|--------------------------------|------------------------------------------------------------|
+| ``grad``         | train, float32, batch          | d CE / d W of every Conv2d / Linear weight                 |
+| ``fisher``       | (same pass as grad)            | per layer sum_k 0.5 mean_n (sum_hw a * dL/da)^2 * |W_k|      |
+| ``hessian_grad`` | (same pass, create_graph)      | H g (Hessian of CE times its gradient) per weight          |
+| ``input_jacobian``| (same forward)                | d sum(logits) / d x, one row per image                     |
+| ``relu_codes``   | (same forward)                 | NASWOT kernel: sum over ReLUs of the binary-code agreement |
+| ``synflow``      | BN removed, float64, |W|       | |W * d sum(f(1)) / dW| with an all-ones single input        |
+| ``zen``          | train, float32, N(0,1) weights | Zen-NAS expressivity with Gaussian inputs                  |
+| ``flops``        | float32, one image             | multiply-accumulates of Conv2d / Linear (FlopCounterMode)  |
+| ``weights``      | none                           | the parameters themselves                                  |
+
+``split`` > 1 runs the batch-dependent backward passes in that many chunks, accumulating as zero-cost-nas's
+``split_data`` does (CUDA out-of-memory fallback); ``relu_codes`` always uses the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+TRAIN_PASS = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
+PASS_NAMES = TRAIN_PASS + ("synflow", "zen", "flops", "weights")
+ZEN_SEED = 0  # Zen-score draws its own weights and inputs; a fixed seed keeps it deterministic
+ZEN_MIXUP = 1e-2
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def weight_layers(net: nn.Module) -> list[nn.Module]:
+    """The Conv2d and Linear layers, the units zero-cost-nas sums its per-weight scores over."""
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def logits_of(output: Any) -> torch.Tensor:
+    """xautodl nets return ``(features, logits)``; other nets return logits."""
+    return output[1] if isinstance(output, tuple) else output
+
+
+def chunks(n: int, split: int) -> list[slice]:
+    return [slice(i * n // split, (i + 1) * n // split) for i in range(split)]
+
+
+@contextmanager
+def train_mode(net: nn.Module) -> Iterator[None]:
+    """Train mode (batch statistics), with the BN running statistics and the mode restored afterwards."""
+    was_training = net.training
+    saved = {name: b.detach().clone() for name, b in net.named_buffers()}
+    net.train()
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, b in net.named_buffers():
+                b.copy_(saved[name])
+        net.train(was_training)
+
+
+@contextmanager
+def batchnorm_removed(net: nn.Module) -> Iterator[None]:
+    """BatchNorm layers as identities (synflow's ``bn=False`` copy), restored afterwards."""
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.forward = _identity
+    try:
+        yield
+    finally:
+        for m in norms:
+            del m.forward
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+@contextmanager
+def _hooks(handles: list) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+class Passes:
+    """Lazily computed passes over one network and batch; ``needs`` lists every pass that will be asked
+    for, so that passes sharing a forward run together."""
+
+    def __init__(self, net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                 loss_fn: LossFn = F.cross_entropy, needs: Iterable[str] = (), split: int = 1):
+        self.net, self.inputs, self.targets, self.loss_fn = net, inputs, targets, loss_fn
+        self.needs = frozenset(needs)
+        unknown = self.needs - set(PASS_NAMES)
+        if unknown:
+            raise ValueError(f"unknown passes {sorted(unknown)}; valid passes: {', '.join(PASS_NAMES)}")
+        self.split = int(split)
+        self.layers = weight_layers(net)
+        self.n_classes: int | None = None  # set by the train-mode forward (epe_nas needs it)
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._cache:
+            if name not in self.needs:
+                raise KeyError(f"pass {name!r} was not declared in needs {sorted(self.needs)}")
+            if name in TRAIN_PASS:
+                self._train_pass()
+            else:
+                self._cache[name] = getattr(self, f"_{name}")()
+        return self._cache[name]
+
+    # -- the shared train-mode forward ------------------------------------------------------------------
+    def _train_pass(self) -> None:
+        want = self.needs & set(TRAIN_PASS)
+        if "hessian_grad" in want:
+            want |= {"grad"}
+        net, layers, n = self.net, self.layers, self.inputs.shape[0]
+        weights = [m.weight for m in layers]
+        parts = chunks(n, self.split)
+        ce = bool(want & {"grad", "fisher", "hessian_grad"})
+        fused_hessian = "hessian_grad" in want and len(parts) == 1
+        codes_here = "relu_codes" in want and len(parts) == 1
+        grads = [torch.zeros_like(w) for w in weights]
+        fisher = [torch.zeros((), dtype=torch.float64, device=w.device) for w in weights]
+        hg = [torch.zeros_like(w) for w in weights]
+        jac, kernel = [], torch.zeros((n, n), dtype=torch.float64, device=self.inputs.device)
+        acts: dict[nn.Module, torch.Tensor] = {}
+        handles = []
+        if "fisher" in want:
+            handles += [m.register_forward_hook(_store_output(acts)) for m in layers]
+        if codes_here:
+            handles += [m.register_forward_hook(_code_kernel(kernel)) for m in net.modules()
+                        if isinstance(m, nn.ReLU)]
+        grad_enabled = ce or "input_jacobian" in want
+        with train_mode(net), _hooks(handles), torch.set_grad_enabled(grad_enabled):
+            for part in parts:
+                x = self.inputs[part].detach().requires_grad_("input_jacobian" in want)
+                logits = logits_of(net(x))
+                self.n_classes = int(logits.shape[-1])
+                if "input_jacobian" in want:
+                    (dx,) = torch.autograd.grad(logits.sum(), x, retain_graph=ce)
+                    jac.append(dx.reshape(dx.shape[0], -1))
+                if not ce:
+                    continue
+                loss = self.loss_fn(logits, self.targets[part])
+                out = [acts[m] for m in layers] if "fisher" in want else []
+                g = torch.autograd.grad(loss, weights + out, allow_unused=True, create_graph=fused_hessian)
+                for i, gi in enumerate(g[: len(weights)]):
+                    if gi is not None:
+                        grads[i] += gi.detach()
+                for i, (a, ga) in enumerate(zip(out, g[len(weights):])):
+                    if ga is not None:
+                        fisher[i] += _fisher_layer(a.detach(), ga.detach(), weights[i])
+                if fused_hessian:
+                    _add_hessian_grad(hg, g[: len(weights)], grads, weights)
+                acts.clear()
+            if "hessian_grad" in want and not fused_hessian:
+                for part in parts:  # GraSP's second pass: needs the whole-batch gradient first
+                    loss = self.loss_fn(logits_of(net(self.inputs[part])), self.targets[part])
+                    g = torch.autograd.grad(loss, weights, allow_unused=True, create_graph=True)
+                    _add_hessian_grad(hg, g, grads, weights)
+        if "relu_codes" in want and not codes_here:
+            kernel = self._relu_kernel_whole_batch()
+        self._cache.update({"grad": grads, "fisher": fisher, "hessian_grad": hg, "relu_codes": kernel,
+                            "input_jacobian": torch.cat(jac) if jac else None})
+
+    def _relu_kernel_whole_batch(self) -> torch.Tensor:
+        n = self.inputs.shape[0]
+        kernel = torch.zeros((n, n), dtype=torch.float64, device=self.inputs.device)
+        handles = [m.register_forward_hook(_code_kernel(kernel)) for m in self.net.modules()
+                   if isinstance(m, nn.ReLU)]
+        with train_mode(self.net), _hooks(handles), torch.no_grad():
+            self.net(self.inputs)
+        return kernel
+
+    # -- passes on substituted weights ------------------------------------------------------------------
+    def _synflow(self) -> list[torch.Tensor]:
+        """|W * dR/dW| with R = sum of the logits of an all-ones image, all parameters |.|, float64, no BN."""
+        params = {name: p.detach().double().abs() for name, p in self.net.named_parameters()}
+        names = _weight_names(self.net, self.layers)
+        for name in names:
+            params[name].requires_grad_(True)
+        x = torch.ones((1,) + tuple(self.inputs.shape[1:]), dtype=torch.float64, device=self.inputs.device)
+        with batchnorm_removed(self.net), torch.enable_grad():
+            out = logits_of(functional_call(self.net, params, (x,)))
+            g = torch.autograd.grad(out.sum(), [params[nm] for nm in names], allow_unused=True)
+        return [(params[nm].detach() * gi).abs() if gi is not None else torch.zeros_like(params[nm])
+                for nm, gi in zip(names, g)]
+
+    def _zen(self) -> float:
+        """Zen-score (Lin et al. 2021) as NASLib computes it, with its own Gaussian weights and inputs."""
+        gen = torch.Generator(device=self.inputs.device).manual_seed(ZEN_SEED)
+        net = self.net
+        params = {}
+        for name, p in net.named_parameters():
+            if name.endswith("bias"):
+                params[name] = torch.zeros_like(p)
+            elif p.dim() == 1:  # BatchNorm scale
+                params[name] = torch.ones_like(p)
+            else:  # Conv2d / Linear weight ~ N(0, 1)
+                params[name] = torch.randn(p.shape, generator=gen, device=p.device, dtype=p.dtype)
+        buffers = {name: _fresh_buffer(name, b) for name, b in net.named_buffers()}
+        shape, dev = tuple(self.inputs.shape), self.inputs.device
+        x = torch.randn(shape, generator=gen, device=dev)
+        x2 = torch.randn(shape, generator=gen, device=dev)
+        features: list[torch.Tensor] = []
+        pool = net.global_pooling  # xautodl nets: the feature map before global average pooling
+        handle = pool.register_forward_hook(lambda m, inp, out: features.append(inp[0]))
+        with train_mode(net), _hooks([handle]), torch.no_grad():
+            functional_call(net, {**params, **buffers}, (x,))
+            functional_call(net, {**params, **buffers}, (x + ZEN_MIXUP * x2,))
+        delta = torch.sum(torch.abs(features[0] - features[1]), dim=[1, 2, 3]).mean()
+        log_bn = 0.0
+        for name, module in net.named_modules():
+            if isinstance(module, nn.BatchNorm2d):
+                log_bn += float(torch.log(torch.sqrt(torch.mean(buffers[f"{name}.running_var"]))))
+        return float(torch.log(delta)) + log_bn
+
+    def _flops(self) -> float:
+        """Multiply-accumulates of one image through Conv2d / Linear (FlopCounterMode counts 2 per MAC)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        was_training = self.net.training
+        self.net.eval()  # eval: no BN statistics change, and a single image is fine for BN
+        try:
+            with torch.no_grad(), counter:
+                self.net(self.inputs[:1])
+        finally:
+            self.net.train(was_training)
+        return counter.get_total_flops() / 2
+
+    def _weights(self) -> list[torch.Tensor]:
+        return [p.detach() for p in self.net.parameters()]
+
+
+def _weight_names(net: nn.Module, layers: list[nn.Module]) -> list[str]:
+    by_module = {m: name for name, m in net.named_modules()}
+    return [f"{by_module[m]}.weight" if by_module[m] else "weight" for m in layers]
+
+
+def _fresh_buffer(name: str, b: torch.Tensor) -> torch.Tensor:
+    """BN statistics as a freshly built layer has them (mean 0, var 1, no batches seen)."""
+    if name.endswith("running_var"):
+        return torch.ones_like(b)
+    return torch.zeros_like(b)
+
+
+def _store_output(acts: dict) -> Callable:
+    def hook(module: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+        acts[module] = out
+    return hook
+
+
+def _code_kernel(kernel: torch.Tensor) -> Callable:
+    """Adds a ReLU's binary-code agreement x x^T + (1-x)(1-x)^T = 2 x x^T - s 1^T - 1 s^T + D."""
+    def hook(module: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+        codes = (inp[0].detach().reshape(inp[0].shape[0], -1) > 0).float()
+        s = codes.sum(dim=1, keepdim=True)
+        agree = 2 * codes @ codes.T - s - s.T + codes.shape[1]
+        kernel.add_(agree.double())
+    return hook
+
+
+def _fisher_layer(act: torch.Tensor, grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """zero-cost-nas's fisher of one layer: per channel 0.5 mean_n (sum_hw a g)^2, broadcast over the
+    channel's weights (``reshape_elements``) and summed."""
+    g_nk = (act * grad).sum(dim=tuple(range(2, act.dim()))) if act.dim() > 2 else act * grad
+    per_channel = g_nk.pow(2).mean(0).mul(0.5)
+    return per_channel.double().sum() * (weight[0].numel())
+
+
+def _add_hessian_grad(hg: list[torch.Tensor], g_graph: Iterable, g_total: list[torch.Tensor],
+                      weights: list[torch.Tensor]) -> None:
+    """GraSP: Hg += d/dW (sum g_total . g), g_total held constant."""
+    z = sum((gt * g).sum() for gt, g in zip(g_total, g_graph) if g is not None)
+    if not isinstance(z, torch.Tensor):
+        return
+    h = torch.autograd.grad(z, weights, allow_unused=True)
+    for i, hi in enumerate(h):
+        if hi is not None:
+            hg[i] += hi
+
+
+def layer_sum(tensors: Iterable[torch.Tensor]) -> float:
+    """Sum of every element of every tensor, in float64 (zero-cost-nas's ``sum_arr``)."""
+    return float(sum(t.double().sum() for t in tensors))

@@ -1,0 +1,15 @@
+"""Parameter count (NAS-Bench-Suite-Zero's ``params`` baseline), in millions.
+
+score = (number of parameters of every layer, BatchNorm included) / 1e6: NATS-Bench's ``params`` (MB)
+exactly. Data-free. Higher = better (bigger nets train to higher accuracy on NATS-Bench).
+"""
+
+from harness.proxies import Proxy
+from harness.proxies._passes import Passes
+
+
+def params(passes: Passes) -> float:
+    return sum(p.numel() for p in passes["weights"]) / 1e6
+
+
+PROXY = Proxy("params", params, needs={"weights"})

@@ -1,0 +1,307 @@
+"""Full-space proxy sweeps that fill a ``ResultStore`` and resume where they stopped.
+
+A sweep plans from the store (only the (arch, proxy) pairs it lacks), sends one unit of work per arch (all its
+missing proxies in one ``score_all`` call, on the sweep's single image batch) to local worker processes or a
+Dask cluster, and writes each arch's scores from this process as they arrive, in one transaction. Killed at
+any moment, a sweep loses at most the archs in flight; started again, it computes exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ctypes
+import functools
+import multiprocessing
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from harness.spaces import SearchSpace
+from harness.store import ResultStore, Row, ScoreKey
+
+IN_FLIGHT_PER_WORKER = 2  # enough to keep a worker busy while its last result travels back
+
+
+def parse_archs(spec: str, space: SearchSpace) -> list[int]:
+    """``all``, ``N`` (the first N indices) or ``a-b`` (indices a to b, both included)."""
+    size = space.size
+    text = spec.strip()
+    try:
+        if text == "all":
+            return list(range(size))
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+        else:
+            first, last = 0, int(text) - 1
+    except ValueError:
+        raise ValueError(f"--archs {spec!r}: expected 'all', a count N or a range a-b") from None
+    if not 0 <= first <= last < size:
+        raise ValueError(f"--archs {spec!r}: {space.name} indices run from 0 to {size - 1}, "
+                         "and a range needs first <= last")
+    return list(range(first, last + 1))
+
+
+def parse_proxies(spec: str) -> tuple[str, ...]:
+    """``all`` (every per-arch proxy) or a comma-separated list of them. Relative proxies (``vote``) have no
+    per-arch score to store: they are combined later from their members' stored scores."""
+    from harness.proxies import RelativeProxy, get_proxy, proxy_names
+
+    if spec.strip() == "all":
+        return tuple(n for n in proxy_names() if not isinstance(get_proxy(n), RelativeProxy))
+    names = tuple(dict.fromkeys(p.strip() for p in spec.split(",") if p.strip()))
+    if not names:
+        raise ValueError("--proxies: give 'all' or at least one proxy name")
+    relative = [n for n in names if isinstance(get_proxy(n), RelativeProxy)]  # unknown names raise here
+    if relative:
+        members = sorted({m for n in relative for m in get_proxy(n).members})
+        raise ValueError(f"relative proxies ({', '.join(relative)}) compare archs and have no per-arch score "
+                         f"to sweep; sweep their members ({', '.join(members)}) and combine their stored "
+                         "scores")
+    return names
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What to score: every proxy of ``proxies`` on every arch of ``archs``, on one batch."""
+
+    space: SearchSpace
+    dataset: str
+    proxies: tuple[str, ...]
+    archs: tuple[int, ...]
+    seed: int = 0
+    device: str = "cpu"
+
+    def keys(self, batch) -> dict[str, ScoreKey]:
+        """Store key per proxy (the torch version is this process's; workers must match it)."""
+        return {p: ScoreKey.for_batch(p, self.space.name, self.dataset, batch, self.seed, self.device)
+                for p in self.proxies}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One arch and the proxies it still lacks."""
+
+    arch: int
+    proxies: tuple[str, ...]
+
+
+def plan(store: ResultStore, keys: dict[str, ScoreKey], archs: Sequence[int]) -> list[Unit]:
+    """The units a sweep must compute: archs (in order) with at least one proxy missing from the store."""
+    missing = {p: set(store.missing(key, archs)) for p, key in keys.items()}
+    units = []
+    for arch in dict.fromkeys(archs):
+        lacking = tuple(p for p in keys if arch in missing[p])
+        if lacking:
+            units.append(Unit(arch, lacking))
+    return units
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one run did: ``duplicates`` counts scores another writer stored first (0 when alone)."""
+
+    total_archs: int
+    done_before: int
+    computed_archs: int
+    written: int
+    duplicates: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"{self.total_archs} archs: {self.done_before} already complete, "
+                f"computed {self.computed_archs}, wrote {self.written} scores ({self.duplicates} already "
+                f"present) in {self.seconds:.1f} s")
+
+
+# -- work done in workers --------------------------------------------------------------------------------
+
+_WORKER_SHARED: tuple[SearchSpace, object] | None = None  # (space, batch) of a local worker's sweep
+
+
+def _init_local_worker(shared: tuple[SearchSpace, object], client_pid: int) -> None:
+    """Each local worker keeps the sweep's space and batch, and one thread: the parallelism is across
+    processes."""
+    global _WORKER_SHARED
+    _WORKER_SHARED = shared
+    threading.Thread(target=_exit_with_client, args=(client_pid,), daemon=True).start()
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _exit_with_client(client_pid: int) -> None:
+    """A client killed with SIGKILL cannot stop its workers, and they would idle forever: they watch it."""
+    while os.getppid() == client_pid:
+        time.sleep(1)
+    os._exit(1)
+
+
+Result = tuple[int, dict[str, float], tuple[str, str]]  # arch, {proxy: score}, (torch, harness) versions
+
+
+def score_unit(dataset: str, seed: int, device: str, unit: Unit,
+               shared: tuple[SearchSpace, object] | None = None) -> Result:
+    """Scores of one unit, with the worker's torch and harness versions so the client can check its keys.
+    ``shared`` is (space, batch), sent once per worker; None reads the local worker's copy."""
+    import torch
+
+    import harness
+    from harness.scoring import score_all
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    space, batch = _WORKER_SHARED if shared is None else shared
+    scores = score_all(space, unit.arch, list(unit.proxies), dataset, batch, seed=seed, device=device)
+    return unit.arch, {p: float(scores[p]) for p in unit.proxies}, (torch.__version__, harness.__version__)
+
+
+def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
+                       shared: tuple[SearchSpace, object]) -> Result:
+    """``score_unit`` in a Dask worker, after undoing the nanny's malloc setting."""
+    _adaptive_malloc()
+    return score_unit(dataset, seed, device, unit, shared)
+
+
+@functools.cache
+def _adaptive_malloc() -> None:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off glibc's adaptive mmap
+    threshold: every large tensor is then mmapped and zero-filled afresh, and scoring ran 2-3x slower than in
+    a local worker. Fix the thresholds near the adaptive ones' ceiling instead (glibc only)."""
+    if "MALLOC_TRIM_THRESHOLD_" in os.environ and platform.libc_ver()[0] == "glibc":
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest adaptive mmap threshold
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters from glibc's malloc.h
+
+
+# -- executors -------------------------------------------------------------------------------------------
+
+Submit = Callable[..., cf.Future]  # submit(dataset, seed, device, unit) -> future of score_unit's result
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def local_executor(shared: tuple[SearchSpace, object], workers: int | None = None
+                   ) -> Iterator[tuple[Submit, int]]:
+    """``(submit, slots)`` over ``workers`` spawned processes (default: one per core). Spawned, not forked,
+    because a fork of a process that already ran torch can hang in its thread pools."""
+    workers = workers or default_workers()
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_local_worker, initargs=(shared, os.getpid()))
+    try:
+        yield functools.partial(pool.submit, score_unit), workers * IN_FLIGHT_PER_WORKER
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def dask_executor(shared: tuple[SearchSpace, object], scheduler: str) -> Iterator[tuple[Submit, int]]:
+    """``(submit, slots)`` on the Dask cluster at ``scheduler`` (tcp://host:port); the space and batch go to
+    every worker once and results come back here. Workers need this harness and the same torch installed."""
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, set_as_default=False, timeout="20s")
+    except OSError as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    try:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise ValueError(f"the Dask scheduler at {scheduler} has had no worker for 60 s") from None
+        scattered = client.scatter(shared, broadcast=True)
+        executor = client.get_executor(pure=False)
+        threads = sum(client.nthreads().values())
+        submit = functools.partial(executor.submit, score_unit_on_dask, shared=scattered)
+        yield submit, threads * IN_FLIGHT_PER_WORKER
+    finally:
+        client.close()
+
+
+@contextmanager
+def open_executor(shared: tuple[SearchSpace, object], workers: int | None = None, scheduler: str | None = None
+                  ) -> Iterator[tuple[Submit, int]]:
+    """A Dask cluster when ``scheduler`` is given, else local processes."""
+    if scheduler:
+        with dask_executor(shared, scheduler) as ex:
+            yield ex
+    else:
+        with local_executor(shared, workers) as ex:
+            yield ex
+
+
+# -- the sweep -------------------------------------------------------------------------------------------
+
+def run_sweep(store: ResultStore, sweep: Sweep, batch, workers: int | None = None,
+              scheduler: str | None = None, progress: bool = True) -> SweepReport:
+    """Compute what the store lacks for ``sweep`` (on local processes, or the Dask cluster at ``scheduler``)
+    and write it; the executor starts only when something is missing."""
+    start = time.perf_counter()
+    keys = sweep.keys(batch)
+    units = plan(store, keys, sweep.archs)
+    total = len(dict.fromkeys(sweep.archs))
+    written = expected = 0
+    with tqdm(total=total, initial=total - len(units), unit="arch", disable=not progress,
+              desc=f"{sweep.space.name} {sweep.dataset}", dynamic_ncols=True) as bar:
+        if units:
+            with open_executor((sweep.space, batch), workers, scheduler) as executor:
+                for unit, (arch, scores, versions) in _results(sweep, units, executor):
+                    _check_result(unit, arch, scores, versions, keys)
+                    written += store.put_many(Row(keys[p], arch, v) for p, v in scores.items())
+                    expected += len(scores)
+                    bar.update(1)
+    return SweepReport(total_archs=total, done_before=total - len(units), computed_archs=len(units),
+                       written=written, duplicates=expected - written, seconds=time.perf_counter() - start)
+
+
+def _results(sweep: Sweep, units: Sequence[Unit],
+             executor: tuple[Submit, int]) -> Iterator[tuple[Unit, Result]]:
+    """Each unit with its result as it completes, keeping at most ``slots`` units in flight."""
+    submit, slots = executor
+    todo = iter(units)
+    pending: dict[cf.Future, Unit] = {}
+
+    def fill() -> None:
+        for unit in todo:
+            pending[submit(sweep.dataset, sweep.seed, sweep.device, unit)] = unit
+            if len(pending) >= slots:
+                return
+
+    fill()
+    while pending:
+        finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for future in finished:
+            unit = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:
+                raise RuntimeError(f"scoring {sweep.space.name} arch {unit.arch} on {sweep.dataset} "
+                                   f"({', '.join(unit.proxies)}) failed: {exc}") from exc
+            yield unit, result
+        fill()
+
+
+def _check_result(unit: Unit, arch: int, scores: dict[str, float], versions: tuple[str, str],
+                  keys: dict[str, ScoreKey]) -> None:
+    """A worker with another torch or harness would file scores under the wrong key: refuse them."""
+    if arch != unit.arch or set(scores) != set(unit.proxies):
+        raise RuntimeError(f"worker returned arch {arch} with {sorted(scores)} for arch {unit.arch} "
+                           f"with {sorted(unit.proxies)}")
+    key = next(iter(keys.values()))
+    for what, worker, client in zip(("torch", "harness"), versions, (key.torch_version, key.harness_version)):
+        if worker != client:
+            raise RuntimeError(f"a worker runs {what} {worker} but this client runs {what} {client}; "
+                               f"scores are keyed by the {what} version, so workers must match the client")

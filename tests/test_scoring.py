@@ -1,0 +1,75 @@
+"""score / score_all / score_batch: costs recorded, shared passes give exactly the one-at-a-time values,
+relative proxies over a batch of archs, the CUDA path where a GPU exists."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from harness.images import load_batch
+from harness.proxies import get_proxy, proxy_names
+from harness.scoring import ScoreResult, score, score_all, score_batch
+
+PER_ARCH = [n for n in proxy_names() if n != "vote"]
+ZC_SIX = ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"]
+
+
+@pytest.fixture(scope="module")
+def batch(data_root):
+    return load_batch("cifar10", 8, seed=0, data=data_root)
+
+
+def test_score_records_value_time_memory_device(tss_oracle, batch):
+    result = score("snip", tss_oracle.space, 284, "cifar10", batch)
+    assert isinstance(result, ScoreResult) and result.device == "cpu"
+    assert math.isfinite(result.value) and result.seconds > 0 and result.peak_mem_bytes >= 0
+    with_build = score("snip", tss_oracle.space, 284, "cifar10", batch, include_build=True)
+    assert with_build.value == result.value
+    assert math.isnan(score("snip", tss_oracle.space, 284, "cifar10", batch, time=False).seconds)
+
+
+@pytest.mark.parametrize("arch", [68])  # the cheapest cell with all five ops
+def test_score_all_equals_one_at_a_time(tss_oracle, batch, arch):
+    together = score_all(tss_oracle.space, arch, PER_ARCH, "cifar10", batch, seed=3)
+    assert list(together) == PER_ARCH
+    for name in PER_ARCH:
+        alone = score(name, tss_oracle.space, arch, "cifar10", batch, seed=3).value
+        assert together[name] == pytest.approx(alone, rel=1e-9, abs=1e-12), name
+
+
+def test_score_all_on_a_subset_and_sss(sss_oracle, data_root):
+    batch = load_batch("cifar100", 8, seed=0, data=data_root)
+    together = score_all(sss_oracle.space, "8:16:24:32:40", ZC_SIX, "cifar100", batch)
+    assert set(together) == set(ZC_SIX) and all(math.isfinite(v) for v in together.values())
+    assert together["grasp"] == score("grasp", sss_oracle.space, "8:16:24:32:40", "cifar100", batch).value
+
+
+def test_vote_needs_a_batch_of_archs(tss_oracle, batch):
+    space = tss_oracle.space
+    with pytest.raises(ValueError, match="score_batch"):
+        score("vote", space, 11, "cifar10", batch)
+    with pytest.raises(ValueError, match="score_batch"):
+        score_all(space, 11, ["snip", "vote"], "cifar10", batch)
+    archs = [0, 68, 284]
+    out = score_batch(space, archs, ["vote", "snip"], "cifar10", batch)
+    members = {m: np.array([score(m, space, a, "cifar10", batch).value for a in archs])
+               for m in ("synflow", "jacob_cov", "snip")}
+    assert out["vote"].tolist() == get_proxy("vote").combine(members).tolist()
+    assert out["snip"].tolist() == members["snip"].tolist()
+    assert ((0 <= out["vote"]) & (out["vote"] <= 1)).all()
+
+
+def test_unknown_proxy_in_scoring(tss_oracle, batch):
+    with pytest.raises(ValueError, match="unknown proxy"):
+        score_all(tss_oracle.space, 11, ["snip", "nope"], "cifar10", batch)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_scores_match_cpu(tss_oracle, batch):
+    cpu = score_all(tss_oracle.space, 11, ZC_SIX, "cifar10", batch)
+    gpu = score_all(tss_oracle.space, 11, ZC_SIX, "cifar10", batch, device="cuda")
+    for name in ZC_SIX:
+        assert gpu[name] == pytest.approx(cpu[name], rel=1e-3), name
+    result = score("grasp", tss_oracle.space, 11, "cifar10", batch, device="cuda")
+    assert result.device.startswith("cuda") and result.peak_mem_bytes > 0 and result.seconds > 0
