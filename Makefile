@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 # The data folder is one setting; a clone beside ../shared finds it there unless it is set.
 export HARNESS_DATA_DIR ?= $(abspath ../shared/data)
 export OMP_NUM_THREADS ?= 2
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup test bench gate report clean
 
@@ -20,8 +21,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Unit tests, then a small gate run: a slice of the default suites checked against the committed baselines.
 test: setup
 	$(PY) -m pytest tests -q
+	$(MAKE) --no-print-directory gate
+
+GATE_SLICE := --proxies synflow,nwot --searchers random,rea --datasets cifar10
+gate: setup
+	$(PY) -m pytest suites -q -p no:cacheprovider $(GATE_SLICE) --baseline-check --benchmark-storage=file://$(CURDIR)/.benchmarks/gate
+
+report: setup
+	$(PY) -m harness report .benchmarks/torch-$$($(PY) -c 'import torch; print(torch.__version__)') --out reports/example
 
 bench: setup
 	$(PY) -m pytest suites --benchmark-save=default

@@ -24,6 +24,7 @@ from harness.networks import build_network
 from harness.proxies import Proxy, RelativeProxy, get_proxy
 from harness.proxies._passes import Passes
 from harness.spaces import Arch, SearchSpace
+from harness.store import ResultStore, Row, ScoreKey
 
 T = TypeVar("T")
 
@@ -73,14 +74,31 @@ def score_all(space: SearchSpace, arch: Arch, proxies: Sequence[str], dataset: s
 
 
 def score_batch(space: SearchSpace, archs: Sequence[Arch], proxies: Sequence[str], dataset: str,
-                batch: Batch, seed: int = 0, device: str = "cpu") -> dict[str, np.ndarray]:
-    """Proxies over several archs, relative ones (``vote``) included: {name: scores in ``archs`` order}."""
+                batch: Batch, seed: int = 0, device: str = "cpu",
+                store: ResultStore | None = None) -> dict[str, np.ndarray]:
+    """Proxies over several archs, relative ones (``vote``) included: {name: scores in ``archs`` order}.
+
+    With a ``store``, scores it holds for the same key are reused and the missing ones are computed (with
+    ``score_all``, which gives the same values for any subset of proxies) and written as each arch finishes.
+    """
     registered = {name: get_proxy(name) for name in proxies}
     per_arch = list(dict.fromkeys(
         m for name, p in registered.items()
         for m in (p.members if isinstance(p, RelativeProxy) else (name,))
     ))
-    rows = [score_all(space, a, per_arch, dataset, batch, seed, device) for a in archs]
+    indices = [space.index(a) for a in archs]
+    keys = {m: ScoreKey.for_batch(m, space.name, dataset, batch, seed, str(device)) for m in per_arch}
+    cached = {m: store.get_many(keys[m], indices) if store else {} for m in per_arch}
+    rows = []
+    for a in indices:
+        row = {m: cached[m][a] for m in per_arch if a in cached[m]}
+        missing = [m for m in per_arch if m not in row]
+        if missing:
+            fresh = score_all(space, a, missing, dataset, batch, seed, device)
+            if store is not None:
+                store.put_many([Row(keys[m], a, v) for m, v in fresh.items()])
+            row.update(fresh)
+        rows.append(row)
     columns = {m: np.array([r[m] for r in rows], dtype=np.float64) for m in per_arch}
     return {name: (p.combine(columns) if isinstance(p, RelativeProxy) else columns[name])
             for name, p in registered.items()}

@@ -22,17 +22,20 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from harness.spaces import SearchSpace
+from harness.spaces import SearchSpace, fixed_sample
 from harness.store import ResultStore, Row, ScoreKey
 
 IN_FLIGHT_PER_WORKER = 2  # enough to keep a worker busy while its last result travels back
 
 
 def parse_archs(spec: str, space: SearchSpace) -> list[int]:
-    """``all``, ``N`` (the first N indices) or ``a-b`` (indices a to b, both included)."""
+    """``all``, ``N`` (the first N indices), ``a-b`` (indices a to b, both included) or ``sample:N`` (the
+    suites' fixed seeded sample of N archs, so a sweep fills the store the suites read)."""
     size = space.size
     text = spec.strip()
     try:
+        if text.startswith("sample:"):
+            return [int(i) for i in fixed_sample(space, int(text.split(":", 1)[1]))]
         if text == "all":
             return list(range(size))
         if "-" in text:
@@ -40,7 +43,7 @@ def parse_archs(spec: str, space: SearchSpace) -> list[int]:
         else:
             first, last = 0, int(text) - 1
     except ValueError:
-        raise ValueError(f"--archs {spec!r}: expected 'all', a count N or a range a-b") from None
+        raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b or sample:N") from None
     if not 0 <= first <= last < size:
         raise ValueError(f"--archs {spec!r}: {space.name} indices run from 0 to {size - 1}, "
                          "and a range needs first <= last")

@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cifar10, cifar100, ImageNet16-120, a comma-separated list of them, or 'all'")
     parser.add_argument("--proxies", default="all", help="'all' or a comma-separated list of proxy names")
     parser.add_argument("--archs", default="all",
-                        help="'all', N (indices 0..N-1) or a-b (indices a..b, both included)")
+                        help="'all', N (indices 0..N-1), a-b (indices a..b, both included) or sample:N (the suites' fixed "
+                             "seeded sample)")
     parser.add_argument("--store", required=True, metavar="PATH",
                         help="SQLite result store (created if missing)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")

@@ -1,9 +1,9 @@
 """NATS-Bench search spaces: TSS (topology) and SSS (size)."""
 
-from harness.spaces.base import Arch, SearchSpace
+from harness.spaces.base import Arch, SearchSpace, fixed_sample
 from harness.spaces.sss import SizeSpace
 from harness.spaces.tss import OPS, TopologySpace
 
 SPACES = ("tss", "sss")
 
-__all__ = ["Arch", "OPS", "SPACES", "SearchSpace", "SizeSpace", "TopologySpace"]
+__all__ = ["Arch", "OPS", "SPACES", "SearchSpace", "SizeSpace", "TopologySpace", "fixed_sample"]

@@ -111,3 +111,17 @@ class SearchSpace(ABC):
                 if c != enc[pos]:
                     out.append(self.decode(enc[:pos] + (c,) + enc[pos + 1 :]))
         return out
+
+
+FIXED_SAMPLE_SEED = 201
+
+
+def fixed_sample(space: SearchSpace, n: int) -> np.ndarray:
+    """The first ``n`` indices of the space's one fixed seeded permutation.
+
+    Suites, sweeps and reports all draw their arch samples here, so a smaller sample is a subset of a larger
+    one and scores cached by a sweep serve every later suite run.
+    """
+    if not 0 < n <= space.size:
+        raise ValueError(f"arch sample size {n} must be in 1..{space.size} for {space.name}")
+    return np.random.default_rng(FIXED_SAMPLE_SEED).permutation(space.size)[:n]

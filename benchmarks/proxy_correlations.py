@@ -1,0 +1,74 @@
+"""The proxies' rank correlations with 200-epoch test accuracy over the suites' fixed arch sample, read
+from a result store that a sweep filled (``python -m harness sweep ... --archs sample:N --store PATH``).
+
+Prints a Markdown table: Spearman and Kendall with 95% bootstrap CIs, top-10% precision, archs used and
+non-finite scores, and the image source. ``vote`` is combined from its members' stored scores.
+
+    python benchmarks/proxy_correlations.py --store out/scores.sqlite --dataset cifar10 --archs 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from tabulate import tabulate
+
+from harness.bench import load_oracle
+from harness.images import load_batch
+from harness.metrics.rank import rank_metrics
+from harness.proxies import RelativeProxy, get_proxy, proxy_names
+from harness.spaces import fixed_sample
+from harness.store import ResultStore, ScoreKey
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--dataset", default="cifar10")
+    parser.add_argument("--archs", type=int, default=1000, help="size of the fixed sample (sample:N)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+
+    oracle = load_oracle("tss", "table", args.data)
+    archs = [int(i) for i in fixed_sample(oracle.space, args.archs)]
+    accs = oracle.accuracies(args.dataset, "test", 200)[archs]
+    batch = load_batch(args.dataset, args.batch_size, args.seed, args.data)
+    scores: dict[str, np.ndarray] = {}
+    rows, lacking = [], []
+    with ResultStore(args.store) as store:
+        for name in proxy_names():
+            if isinstance(get_proxy(name), RelativeProxy):
+                continue
+            got = store.get_many(ScoreKey.for_batch(name, "tss", args.dataset, batch, args.seed), archs)
+            if len(got) < len(archs):
+                lacking.append(f"{name} ({len(archs) - len(got)} archs missing)")
+                continue
+            scores[name] = np.array([got[a] for a in archs])
+    for name in proxy_names():
+        proxy = get_proxy(name)
+        if isinstance(proxy, RelativeProxy):
+            if not all(m in scores for m in proxy.members):
+                lacking.append(f"{name} (members missing)")
+                continue
+            scores[name] = proxy.combine({m: scores[m] for m in proxy.members})
+    for name, s in sorted(scores.items()):
+        m = rank_metrics(s, accs, n_boot=args.boot, seed=0)
+        sp, kt, top = m["spearman"], m["kendall"], m["top10"]
+        rows.append([name, f"{sp.value:.3f} [{sp.ci_low:.3f}, {sp.ci_high:.3f}]",
+                     f"{kt.value:.3f} [{kt.ci_low:.3f}, {kt.ci_high:.3f}]", f"{top.value:.2f}", m["n"],
+                     m["n_nonfinite"]])
+    rows.sort(key=lambda r: -float(r[1].split()[0]))
+    print(f"TSS {args.dataset}, {len(archs)} archs (fixed sample), test accuracy @200, batch "
+          f"{args.batch_size}, seed {args.seed}; images: {batch.source}\n")
+    print(tabulate(rows, headers=["proxy", "Spearman [95% CI]", "Kendall [95% CI]", "top-10%", "n", "non-finite"],
+                   tablefmt="github"))
+    for item in lacking:
+        print(f"\nnot in the store: {item}")
+
+
+if __name__ == "__main__":
+    main()

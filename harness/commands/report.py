@@ -1,0 +1,26 @@
+"""Write a Markdown report with figures from saved benchmark runs (pytest-benchmark JSON).
+
+Give the run files (``.benchmarks/<machine>/NNNN_name.json``), or a storage folder to take its newest run;
+several runs are merged (e.g. a CPU and a GPU proxy run). The page is OUT/README.md, the figures sit beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.report import write_report
+from harness.report.load import latest_run
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN.json",
+                        help="saved run files, or folders (their newest run is used)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for README.md and the figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    runs = [latest_run(p) if Path(p).is_dir() else Path(p) for p in args.runs]
+    page = write_report(runs, args.out, data=args.data)
+    print(f"wrote {page} ({len(list(page.parent.glob('*.png')))} figures) from {', '.join(map(str, runs))}")
+    return 0

@@ -1,0 +1,131 @@
+"""What a suite run measures: the option parsers and the two scale profiles, kept apart from pytest.
+
+Parsers follow pytest-benchmark's ``parse_*`` convention (argparse ``type=`` callables that raise
+``argparse.ArgumentTypeError``), so a malformed value is rejected by the command-line parser itself. Names
+(proxies, searchers, ...) are checked later by :func:`resolve`, against the registries, because discovering
+the registries imports torch and the plugin must stay cheap for runs that never touch the suites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import unknown_name
+
+ALL = "all"
+DEVICES = ("cpu", "cuda")
+SPACES = ("tss", "sss")
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """One run's scale and selection. ``None`` in a name field means every registered name."""
+
+    proxies: tuple[str, ...] | None
+    searchers: tuple[str, ...] | None
+    datasets: tuple[str, ...]
+    devices: tuple[str, ...]
+    seeds: tuple[int, ...]
+    archs: int  # size of the fixed arch sample each proxy scores
+    runs: int  # searcher runs per seed block
+    proxy_spaces: tuple[str, ...]
+    searcher_spaces: tuple[str, ...]
+    sss_queries: int  # SSS has no training times, so its searcher budget counts queries
+    batch_size: int = 64
+    timing_rounds: int = 5  # pytest-benchmark rounds of one proxy on one network
+    data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
+    store: Path | None = None  # SQLite result store read before scoring and filled after (None: no cache)
+
+
+# Default: sized for `pytest suites` in < 15 min on 2 cores, which holds while score_all of every proxy
+# costs <= 2 s per arch (the proxies' own target); the searchers take about a minute. Full: publication scale.
+DEFAULT = SuiteConfig(proxies=None, searchers=None, datasets=("cifar10", "cifar100", "ImageNet16-120"),
+                      devices=("cpu",), seeds=(0,), archs=50, runs=20, proxy_spaces=("tss",),
+                      searcher_spaces=("tss", "sss"), sss_queries=100)
+FULL = dataclasses.replace(DEFAULT, devices=DEVICES, seeds=(0, 1, 2), archs=1000, runs=300, timing_rounds=10)
+
+# pytest option dest -> SuiteConfig field it overrides.
+OPTION_FIELDS = {"suite_proxies": "proxies", "suite_searchers": "searchers", "suite_datasets": "datasets",
+                 "suite_devices": "devices", "suite_seeds": "seeds", "suite_archs": "archs",
+                 "suite_runs": "runs", "suite_space": "space", "suite_data": "data",
+                 "suite_store": "store"}
+
+
+def parse_names(string: str) -> tuple[str, ...]:
+    """A comma list of names (order kept, duplicates dropped); ``all`` selects every registered name."""
+    names = tuple(dict.fromkeys(part.strip() for part in string.split(",") if part.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of names or {ALL!r}, got {string!r}")
+    if ALL in names and len(names) > 1:
+        raise argparse.ArgumentTypeError(f"{ALL!r} cannot be combined with other names: {string!r}")
+    return names
+
+
+def parse_positive_int(string: str) -> int:
+    try:
+        value = int(string)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {string!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def parse_seeds(string: str) -> tuple[int, ...]:
+    """Comma list of non-negative seeds; ``A-B`` is the inclusive range (``0-2`` = ``0,1,2``)."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in string.split(",")):
+        lo, sep, hi = part.partition("-")
+        try:
+            first, last = (int(lo), int(hi)) if sep else (int(part), int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected seeds like '0,1,2' or '0-2', got {string!r}") from None
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(f"bad seed range {part!r} in {string!r}")
+        seeds.extend(range(first, last + 1))
+    return tuple(dict.fromkeys(seeds))
+
+
+def parse_data_dir(string: str) -> Path:
+    """The data root given on the command line; it must exist (the loaders check its files)."""
+    path = Path(string).expanduser().resolve()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"data folder {path} does not exist")
+    return path
+
+
+def select(kind: str, requested: Sequence[str] | None, valid: Sequence[str]) -> tuple[str, ...]:
+    """``requested`` checked against ``valid`` (``None`` or ``all``: every valid name, in registry order)."""
+    if requested is None or tuple(requested) == (ALL,):
+        return tuple(valid)
+    for name in requested:
+        if name not in valid:
+            raise unknown_name(kind, name, valid)
+    return tuple(requested)
+
+
+def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full: bool = False) -> SuiteConfig:
+    """The run's configuration: the profile, overridden by the options the user gave (``None`` = not given).
+
+    ``options`` maps :data:`OPTION_FIELDS` keys to parsed values; ``valid`` maps ``proxies``, ``searchers``,
+    ``datasets`` to the registered names. Raises ValueError naming the valid choices for an unknown name.
+    """
+    profile = FULL if full else DEFAULT
+    given = {OPTION_FIELDS[k]: v for k, v in options.items() if k in OPTION_FIELDS and v is not None}
+    space = given.pop("space", None)
+    if space is not None:
+        spaces = select("space", space, SPACES)
+        given["proxy_spaces"] = given["searcher_spaces"] = spaces
+    cfg = dataclasses.replace(profile, **given)
+    return dataclasses.replace(
+        cfg,
+        proxies=select("proxy", cfg.proxies, valid["proxies"]),
+        searchers=select("searcher", cfg.searchers, valid["searchers"]),
+        datasets=select("dataset", cfg.datasets, valid["datasets"]),
+        devices=select("device", cfg.devices, DEVICES),
+    )

@@ -1,0 +1,105 @@
+"""The suites' pytest plugin, end to end: a tiny subset of the real suites runs in a subprocess (pytester),
+saves a pytest-benchmark run with the suite records, writes baselines, and is gated against them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from harness import pytest_plugin
+from harness.bench import DATASETS
+from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolve
+
+pytest_plugins = ["pytester"]
+
+SUITES = str(Path(__file__).resolve().parents[1] / "suites")
+# Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers.
+TINY = ["--proxies", "params,synflow", "--searchers", "random,rea", "--datasets", "cifar10", "--archs", "6",
+        "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs"]
+
+
+def run_suites(pytester: pytest.Pytester, data_root: Path, *args: str) -> pytest.RunResult:
+    store = pytester.path / "store"
+    return pytester.runpytest_subprocess(SUITES, *TINY, "--data", str(data_root),
+                                         f"--benchmark-storage=file://{store}", *args)
+
+
+def test_tiny_suite_saves_records_and_gates(pytester, data_root):
+    baselines_dir = pytester.path / "baselines"
+    first = run_suites(pytester, data_root, "--benchmark-save=tiny", "--baseline-update",
+                       "--baselines", str(baselines_dir), "--report", str(pytester.path / "report"))
+    assert first.ret == 0, first.stdout.str()
+    first.stdout.fnmatch_lines(["*suite measurements*", "*params*tss*cifar10*cpu*", "*rea*sss*cifar10*queries*",
+                                "*wrote 6 baseline(s)*", "*report written to*README.md"])
+    assert "rea" in (pytester.path / "report" / "README.md").read_text()
+    if not torch.cuda.is_available():
+        first.stdout.fnmatch_lines(["*SKIPPED*cuda row: torch.cuda.is_available() is False*"])
+
+    (saved,) = (pytester.path / "store").glob("*/0001_tiny.json")
+    run = json.loads(saved.read_text())
+    assert {"torch_version", "cuda_version", "gpu_name", "cpu_threads"} <= run["machine_info"].keys()
+    infos = [b["extra_info"] for b in run["benchmarks"]]
+    proxy = next(i for i in infos if i["kind"] == "proxy" and i["proxy"] == "synflow")
+    assert proxy["n_archs"] == 6 and len(proxy["scores"]) == 6 and proxy["seconds_per_arch"] > 0
+    searcher = next(i for i in infos if i["kind"] == "searcher" and i["space"] == "sss")
+    assert searcher["budget_kind"] == "queries" and searcher["runs"] == 4 and len(searcher["trajectories"]) == 4
+    assert sorted(p.name for p in baselines_dir.glob("*.json")) == [
+        "proxy.tss.cifar10.params.cpu.json", "proxy.tss.cifar10.synflow.cpu.json",
+        "searcher.sss.cifar10.random.json", "searcher.sss.cifar10.rea.json",
+        "searcher.tss.cifar10.random.json", "searcher.tss.cifar10.rea.json"]
+
+    # Timings depend on the machine's load (other jobs on 2 cores slow a proxy tenfold): leave them out of
+    # these baselines, which the gate then does not time-check, so the test judges only the measurements.
+    for path in baselines_dir.glob("*.json"):
+        raw = json.loads(path.read_text())
+        del raw["metrics"]["seconds"]
+        path.write_text(json.dumps(raw))
+    # The same run again passes the gate; then a doctored baseline (rea far better than it is) fails it.
+    again = run_suites(pytester, data_root, "--baseline-check", "--baselines", str(baselines_dir))
+    assert again.ret == 0, again.stdout.str()
+    again.stdout.fnmatch_lines(["*baseline gate*", "*unchanged*"])
+    doctored = baselines_dir / "searcher.tss.cifar10.rea.json"
+    raw = json.loads(doctored.read_text())
+    raw["metrics"]["final_mean"].update(value=99.0, ci_low=98.9, ci_high=99.1)
+    doctored.write_text(json.dumps(raw))
+    failed = run_suites(pytester, data_root, "--baseline-check", "--baselines", str(baselines_dir),
+                        "--searchers", "rea", "--proxies", "params")
+    assert failed.ret == pytest.ExitCode.TESTS_FAILED
+    failed.stdout.fnmatch_lines(["*REGRESSION*searcher/tss/cifar10/rea*final_mean*"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--proxies", "synflow,nosuch"], "*unknown proxy 'nosuch'; valid proxys: *synflow*"),
+    (["--archs", "0"], "*--archs: expected a positive integer, got 0*"),
+])
+def test_bad_options_are_usage_errors(pytester, args, message):
+    result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_storage_is_kept_apart_per_torch_version(tmp_path):
+    def configure(storage: str) -> str:
+        config = SimpleNamespace(option=SimpleNamespace(benchmark_storage=storage), rootpath=tmp_path)
+        pytest_plugin.pytest_configure(config)
+        return config.option.benchmark_storage
+
+    assert configure("file://./.benchmarks") == f"file://{tmp_path}/.benchmarks/torch-{torch.__version__}"
+    assert configure("file:///somewhere/else") == "file:///somewhere/else"  # the user's choice stands
+
+
+def test_profiles_and_overrides():
+    valid = {"proxies": ["nwot", "synflow"], "searchers": ["random", "rea"], "datasets": list(DATASETS)}
+    default = resolve({}, valid)
+    assert default.proxies == ("nwot", "synflow") and default.archs == DEFAULT.archs
+    assert default.proxy_spaces == ("tss",) and default.searcher_spaces == ("tss", "sss")
+    full = resolve({"suite_archs": 7, "suite_space": ("sss",), "suite_searchers": ("rea",)}, valid, full=True)
+    assert (full.archs, full.runs, full.seeds) == (7, FULL.runs, FULL.seeds)
+    assert full.proxy_spaces == full.searcher_spaces == ("sss",) and full.searchers == ("rea",)
+    assert parse_names(" a, b,a ") == ("a", "b") and parse_seeds("0-2,5") == (0, 1, 2, 5)
+    with pytest.raises(ValueError, match="valid devices: cpu, cuda"):
+        resolve({"suite_devices": ("tpu",)}, valid)
