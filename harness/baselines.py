@@ -37,18 +37,19 @@ class Rule:
     direction: str  # "higher" or "lower" is better
     min_effect: float
     relative: bool = False  # min_effect is a fraction of the baseline value (timings: machines differ)
+    gates: bool = True  # False: a change is reported (slower / faster) but never fails the gate
 
     def tolerance(self, baseline_value: float) -> float:
         return self.min_effect * abs(baseline_value) if self.relative else self.min_effect
 
 
-# Time is gated loosely (twice as slow) because the committed baselines were timed on a shared 2-core
-# machine; tight timing checks are pytest-benchmark's --benchmark-compare-fail against a local saved run.
+# Time is reported, not gated: the committed baselines come from another machine and load, so a timing
+# verdict there would flap. Timing regressions are pytest-benchmark's --benchmark-compare-fail against a saved
+# run of the same machine; here a run twice as slow (or fast) as the baseline is only flagged.
+_TIME = Rule("lower", 1.0, relative=True, gates=False)
 RULES: dict[str, dict[str, Rule]] = {
-    "proxy": {"spearman": Rule("higher", 0.05), "kendall": Rule("higher", 0.05),
-              "seconds": Rule("lower", 1.0, relative=True)},
-    "searcher": {"final_mean": Rule("higher", 0.3), "auc_regret": Rule("lower", 0.3),
-                 "seconds": Rule("lower", 1.0, relative=True)},
+    "proxy": {"spearman": Rule("higher", 0.05), "kendall": Rule("higher", 0.05), "seconds": _TIME},
+    "searcher": {"final_mean": Rule("higher", 0.3), "auc_regret": Rule("lower", 0.3), "seconds": _TIME},
 }
 # load_batch's source ends with the seed that drew the batch; the collection it drew from is what must agree.
 _SEED_SUFFIX = re.compile(r"\s*\(seed \d+\)$")
@@ -248,6 +249,8 @@ def _judge(key: str, metric: str, rule: Rule, base: Estimate, cur: Estimate) -> 
         ci = math.hypot(base.half_width(better_side), cur.half_width(worse_side))
     tolerance = max(rule.tolerance(base.value), ci)
     status = "regression" if gain < -tolerance else "improvement" if gain > tolerance else "unchanged"
+    if not rule.gates and status != "unchanged":
+        status = "slower" if status == "regression" else "faster"
     return Comparison(key, metric, status, base, cur, tolerance)
 
 
@@ -286,7 +289,7 @@ def _fmt(est: Estimate | None) -> str:
 def format_report(comparisons: list[Comparison]) -> str:
     """A tabulate table of every comparison that is not ``unchanged``, then counts per status."""
     shown = [c for c in comparisons if c.status not in ("unchanged", "missing")]
-    order = {"regression": 0, "incomparable": 1, "improvement": 2, "new": 3}
+    order = {"regression": 0, "incomparable": 1, "slower": 2, "improvement": 3, "faster": 4, "new": 5}
     shown.sort(key=lambda c: (order[c.status], c.key, c.metric))
     lines = []
     if shown:
