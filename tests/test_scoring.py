@@ -73,3 +73,23 @@ def test_cuda_scores_match_cpu(tss_oracle, batch):
         assert gpu[name] == pytest.approx(cpu[name], rel=1e-3), name
     result = score("grasp", tss_oracle.space, 11, "cifar10", batch, device="cuda")
     assert result.device.startswith("cuda") and result.peak_mem_bytes > 0 and result.seconds > 0
+
+
+def test_score_batch_reads_and_fills_a_store(tss_oracle, batch, tmp_path, monkeypatch):
+    """With a store, score_batch computes only what the store lacks and returns the same values."""
+    import harness.scoring as scoring
+    from harness.store import ResultStore, ScoreKey
+
+    archs, proxies = [0, 11, 284], ["params", "nwot", "vote"]
+    fresh = score_batch(tss_oracle.space, archs, proxies, "cifar10", batch)
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        first = score_batch(tss_oracle.space, archs, proxies, "cifar10", batch, store=store)
+        key = ScoreKey.for_batch("nwot", "tss", "cifar10", batch)
+        assert sorted(store.get_many(key)) == archs  # vote's members were stored, per arch
+        calls = []
+        monkeypatch.setattr(scoring, "score_all", lambda *a, **k: calls.append(a) or {})
+        again = score_batch(tss_oracle.space, archs, proxies, "cifar10", batch, store=store)
+    assert calls == []  # everything came from the store
+    for name in proxies:
+        np.testing.assert_array_equal(first[name], fresh[name])
+        np.testing.assert_array_equal(again[name], fresh[name])
