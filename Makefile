@@ -21,8 +21,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Unit tests, then a small gate run: a slice of the default suites checked against the committed baselines.
+# Lint, unit tests, then a small gate run: a slice of the default suites checked against the committed baselines.
 test: setup
+	$(PY) -m ruff check --quiet .
 	$(PY) -m pytest tests -q
 	$(MAKE) --no-print-directory gate
 

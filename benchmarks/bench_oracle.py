@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
@@ -33,10 +34,9 @@ def main() -> None:
         load_s = time.perf_counter() - start
         idx = np.random.default_rng(0).integers(oracle.space.size, size=args.lookups)
         metric = ("test", 200) if space == "tss" else ("valid", 90)
-        rows.append([space, f"{load_s:.3f}",
-                     f"{_rate(lambda i: oracle.accuracy(i, DATASETS[0], *metric), idx):,.0f}",
-                     f"{_rate(lambda i: oracle.simulate_train_eval(i, DATASETS[0]), idx):,.0f}",
-                     f"{_rate(lambda i: oracle.space.arch(i), idx):,.0f}"])
+        lookups = (functools.partial(oracle.accuracy, dataset=DATASETS[0], metric=metric[0], epochs=metric[1]),
+                   functools.partial(oracle.simulate_train_eval, dataset=DATASETS[0]), oracle.space.arch)
+        rows.append([space, f"{load_s:.3f}", *(f"{_rate(fn, idx):,.0f}" for fn in lookups)])
     print(tabulate(rows, headers=["space", "load s", "accuracy()/s", "simulate_train_eval()/s", "arch()/s"],
                    tablefmt="github"))
 

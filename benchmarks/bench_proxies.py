@@ -5,7 +5,10 @@
 
 Fixed TSS archs (a seeded sample), CIFAR-10 real images. ``alone`` times exclude building the net (as
 ``score`` does); ``score_all`` times include its one build. Targets: six-proxy score_all <= 1.0 s/arch,
-all proxies <= 2.0 s/arch (medians). The load average is printed: the numbers are wall times.
+all proxies <= 2.0 s/arch (medians). The load average is printed: the numbers are wall times. So is the
+OpenMP wait policy: the harness defaults to PASSIVE (threads sleep between parallel regions), which costs
+15-25% on a dedicated machine but keeps concurrent processes from slowing each other 3-4x; for a dedicated
+machine run with ``OMP_WAIT_POLICY=ACTIVE`` (set before Python starts).
 """
 
 from __future__ import annotations
@@ -63,7 +66,9 @@ def main() -> None:
         rows.append([label, f"{med:.3f}", f"{np.percentile(values, 90):.3f}",
                      "" if target is None else f"<= {target}", verdict])
     print(f"{args.archs} TSS archs, cifar10, batch {args.batch}, torch threads {args.threads}, "
-          f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}")
     print(tabulate(rows, headers=["proxy / mode", "median s/arch", "p90 s/arch", "target", ""],
                    tablefmt="github"))
 

@@ -4,7 +4,7 @@ from a result store that a sweep filled (``python -m harness sweep ... --archs s
 Prints a Markdown table: Spearman and Kendall with 95% bootstrap CIs, top-10% precision, archs used and
 non-finite scores, and the image source. ``vote`` is combined from its members' stored scores.
 
-    python benchmarks/proxy_correlations.py --store out/scores.sqlite --dataset cifar10 --archs 1000
+    python benchmarks/proxy_correlations.py --store out/scores.sqlite --dataset cifar10 --archs sample:1000
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.metrics.rank import rank_metrics
 from harness.proxies import RelativeProxy, get_proxy, proxy_names
-from harness.spaces import fixed_sample
 from harness.store import ResultStore, ScoreKey
+from harness.sweep import parse_archs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--dataset", default="cifar10")
-    parser.add_argument("--archs", type=int, default=1000, help="size of the fixed sample (sample:N)")
+    parser.add_argument("--archs", default="sample:1000",
+                        help="as the sweep's --archs: sample:N (the suites' fixed sample), reference, ...")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--boot", type=int, default=1000)
@@ -34,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     oracle = load_oracle("tss", "table", args.data)
-    archs = [int(i) for i in fixed_sample(oracle.space, args.archs)]
+    archs = parse_archs(args.archs, oracle.space, args.data)
     accs = oracle.accuracies(args.dataset, "test", 200)[archs]
     batch = load_batch(args.dataset, args.batch_size, args.seed, args.data)
     scores: dict[str, np.ndarray] = {}
@@ -62,7 +63,7 @@ def main() -> None:
                      f"{kt.value:.3f} [{kt.ci_low:.3f}, {kt.ci_high:.3f}]", f"{top.value:.2f}", m["n"],
                      m["n_nonfinite"]])
     rows.sort(key=lambda r: -float(r[1].split()[0]))
-    print(f"TSS {args.dataset}, {len(archs)} archs (fixed sample), test accuracy @200, batch "
+    print(f"TSS {args.dataset}, {len(archs)} archs (--archs {args.archs}), test accuracy @200, batch "
           f"{args.batch_size}, seed {args.seed}; images: {batch.source}\n")
     print(tabulate(rows, headers=["proxy", "Spearman [95% CI]", "Kendall [95% CI]", "top-10%", "n", "non-finite"],
                    tablefmt="github"))

@@ -2,9 +2,11 @@
 
 import os
 
-# OpenMP's default spin-waiting makes torch's CPU kernels 10-30x slower whenever another process shares the
-# cores (measured here: synflow+nwot 0.14 -> 4.5 s per arch on 2 busy cores). Passive waiting costs nothing on
-# an idle machine. It must be set before torch starts its OpenMP runtime; a user's own setting wins.
+# OpenMP's default spin-waiting makes torch's CPU kernels 3-30x slower whenever another process shares the
+# cores (measured here: synflow+nwot 0.14 -> 4.5 s per arch on 2 busy cores; six proxies 2.0 s passive vs
+# 7.0 s with even a short GOMP_SPINCOUNT=20000, two processes on 2 cores). Passive waiting costs 15-25% on a
+# dedicated machine: set OMP_WAIT_POLICY=ACTIVE there. It must be set before torch starts its OpenMP
+# runtime; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"

@@ -28,11 +28,18 @@ from harness.store import ResultStore, Row, ScoreKey
 IN_FLIGHT_PER_WORKER = 2  # enough to keep a worker busy while its last result travels back
 
 
-def parse_archs(spec: str, space: SearchSpace) -> list[int]:
-    """``all``, ``N`` (the first N indices), ``a-b`` (indices a to b, both included) or ``sample:N`` (the
-    suites' fixed seeded sample of N archs, so a sweep fills the store the suites read)."""
+def parse_archs(spec: str, space: SearchSpace, data: str | os.PathLike[str] | None = None) -> list[int]:
+    """``all``, ``N`` (the first N indices), ``a-b`` (indices a to b, both included), ``sample:N`` (the
+    suites' fixed seeded sample of N archs, so a sweep fills the store the suites read) or ``reference``
+    (the TSS archs of the reference scores, so our scores can be checked against them)."""
     size = space.size
     text = spec.strip()
+    if text == "reference":
+        if space.name != "tss":
+            raise ValueError("--archs reference: the reference scores cover TSS archs only")
+        from harness.bench.reference import reference_archs
+
+        return reference_archs(data)
     try:
         if text.startswith("sample:"):
             return [int(i) for i in fixed_sample(space, int(text.split(":", 1)[1]))]
@@ -43,7 +50,8 @@ def parse_archs(spec: str, space: SearchSpace) -> list[int]:
         else:
             first, last = 0, int(text) - 1
     except ValueError:
-        raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b or sample:N") from None
+        raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b, sample:N "
+                         "or reference") from None
     if not 0 <= first <= last < size:
         raise ValueError(f"--archs {spec!r}: {space.name} indices run from 0 to {size - 1}, "
                          "and a range needs first <= last")

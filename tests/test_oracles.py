@@ -1,7 +1,6 @@
 """Ground-truth oracles: optima, NATS-Bench semantics, agreement of both backends, clear errors."""
 
 import math
-import shutil
 
 import numpy as np
 import pytest

@@ -77,7 +77,7 @@ def test_cuda_scores_match_cpu(tss_oracle, batch):
 
 def test_score_batch_reads_and_fills_a_store(tss_oracle, batch, tmp_path, monkeypatch):
     """With a store, score_batch computes only what the store lacks and returns the same values."""
-    import harness.scoring as scoring
+    from harness import scoring
     from harness.store import ResultStore, ScoreKey
 
     archs, proxies = [0, 11, 284], ["params", "nwot", "vote"]

@@ -23,5 +23,13 @@ def load_oracle(space: str = "tss", source: str = "table",
     raise ValueError(f"unknown oracle source {source!r}; valid sources: {', '.join(SOURCES)}")
 
 
-__all__ = ["DATASETS", "METRICS", "NatsBenchOracle", "Oracle", "SOURCES", "TableOracle", "check_dataset",
-           "load_oracle"]
+__all__ = [
+    "DATASETS",
+    "METRICS",
+    "SOURCES",
+    "NatsBenchOracle",
+    "Oracle",
+    "TableOracle",
+    "check_dataset",
+    "load_oracle",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from harness.errors import unknown_name
 
@@ -27,7 +27,7 @@ def check_dataset(name: str) -> str:
     return name
 
 
-@lru_cache(maxsize=None)
+@cache
 def metrics_for(space: str, dataset: str) -> tuple[tuple[str, int], ...]:
     """The (metric, epochs) pairs NATS-Bench has for a dataset: cifar10 has no valtest run, the others no
     200-epoch validation split of their own."""

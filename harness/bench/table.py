@@ -54,7 +54,7 @@ class TableOracle(Oracle):
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
-    def load(cls, space: str = "tss", data: str | os.PathLike[str] | None = None) -> "TableOracle":
+    def load(cls, space: str = "tss", data: str | os.PathLike[str] | None = None) -> TableOracle:
         """Load a space's tables from the data root (``$HARNESS_DATA_DIR`` unless ``data`` is given)."""
         if space == "tss":
             return cls._load_tss(data)
@@ -63,7 +63,7 @@ class TableOracle(Oracle):
         raise ValueError(f"unknown space {space!r}; valid spaces: tss, sss")
 
     @classmethod
-    def _load_tss(cls, data) -> "TableOracle":
+    def _load_tss(cls, data) -> TableOracle:
         path = data_file(TSS_TABLE, data)
         frame = _read_csv(path, ["index", "arch"] + [f"{d}/test_acc_200" for d in DATASETS])
         space = TopologySpace(frame["arch"].tolist())
@@ -81,7 +81,7 @@ class TableOracle(Oracle):
         return cls(space, columns, latency, estimated, str(path))
 
     @classmethod
-    def _load_sss(cls, data) -> "TableOracle":
+    def _load_sss(cls, data) -> TableOracle:
         path = data_file(SSS_TABLE, data)
         frame = _read_csv(path, ["index", "channels"] + [f"{d}/valid_acc_90" for d in DATASETS])
         space = SizeSpace()

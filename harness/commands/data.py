@@ -14,8 +14,8 @@ import numpy as np
 from tabulate import tabulate
 
 from harness.bench import DATASETS, NatsBenchOracle, TableOracle
-from harness.bench.datasets import metrics_for
 from harness.bench.convert import table_from_nats
+from harness.bench.datasets import metrics_for
 from harness.bench.natsbench import FOLDERS
 from harness.config import DATA_ENV, data_dir
 

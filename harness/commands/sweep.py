@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cifar10, cifar100, ImageNet16-120, a comma-separated list of them, or 'all'")
     parser.add_argument("--proxies", default="all", help="'all' or a comma-separated list of proxy names")
     parser.add_argument("--archs", default="all",
-                        help="'all', N (indices 0..N-1), a-b (indices a..b, both included) or sample:N (the suites' fixed "
-                             "seeded sample)")
+                        help="'all', N (indices 0..N-1), a-b (indices a..b, both included), sample:N (the suites' "
+                             "fixed seeded sample) or 'reference' (the 725 TSS archs of the reference scores)")
     parser.add_argument("--store", required=True, metavar="PATH",
                         help="SQLite result store (created if missing)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     space = load_oracle(args.space, data=args.data).space
-    archs = tuple(parse_archs(args.archs, space))
+    archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
     datasets = _datasets(args.dataset)
     with ResultStore(args.store) as store:

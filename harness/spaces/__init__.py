@@ -6,4 +6,4 @@ from harness.spaces.tss import OPS, TopologySpace
 
 SPACES = ("tss", "sss")
 
-__all__ = ["Arch", "OPS", "SPACES", "SearchSpace", "SizeSpace", "TopologySpace", "fixed_sample"]
+__all__ = ["OPS", "SPACES", "Arch", "SearchSpace", "SizeSpace", "TopologySpace", "fixed_sample"]
