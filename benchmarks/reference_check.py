@@ -7,7 +7,10 @@ The reference networks use BatchNorm without affine parameters or running statis
 ours are NATS-Bench's own networks (affine BN), so a proxy that depends on BN details can rank differently.
 Also printed: each side's Spearman correlation with the reference file's validation accuracy. With
 ``--store``, scores are read from and written to a result store (a sweep with ``--archs reference
---batch-size 32`` fills it on several workers), so an interrupted check resumes.
+--batch-size 32`` fills it on several workers), so an interrupted check resumes. ``--noise-seed N`` adds our
+own seed-to-seed agreement, rho(ours seed S, ours seed N) (another image batch and init), for the proxies whose
+seed-N scores the store holds (``sweep --archs reference --batch-size 32 --seed N --proxies ...``): the ceiling
+that agreement with an implementation using other images and inits can be expected to reach.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from harness.bench import DATASETS, check_dataset, load_oracle
 from harness.bench.reference import PROXY_COLUMNS, REFERENCE_BATCH_SIZE, load_reference_scores
 from harness.images import load_batch
 from harness.scoring import score_batch
-from harness.store import ResultStore
+from harness.store import ResultStore, ScoreKey
 
 PROXIES = list(PROXY_COLUMNS.values())
 
@@ -39,6 +42,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", default=None, help="result store to read and fill")
+    parser.add_argument("--noise-seed", type=int, default=None,
+                        help="also show rho(ours, ours with this seed) where the store holds those scores")
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -54,17 +59,35 @@ def main() -> None:
                                store=store)
             seconds = time.perf_counter() - start
             acc = ref["val_accuracy"].to_numpy()
+            other = _stored_scores(store, space, [int(i) for i in ref["index"]], dataset, args.batch,
+                                   args.noise_seed, args.data)
             rows = []
             for p in PROXIES:
                 theirs = ref[p].to_numpy(dtype=np.float64)
-                rows.append([p, f"{_rho(ours[p], theirs):.3f}", f"{_rho(ours[p], acc):.3f}",
+                noise = [f"{_rho(ours[p], other[p]):.3f}" if p in other else "-"] if args.noise_seed is not None else []
+                rows.append([p, f"{_rho(ours[p], theirs):.3f}", *noise, f"{_rho(ours[p], acc):.3f}",
                              f"{_rho(theirs, acc):.3f}", int(np.sum(~np.isfinite(ours[p]))),
                              int(np.sum(~np.isfinite(theirs)))])
             print(f"\n{len(ref)} archs, {dataset}, batch {args.batch} ({batch.source}); {seconds:.0f} s "
                   f"(store: {args.store or 'none'}), load average {os.getloadavg()[0]:.1f}")
-            print(tabulate(rows, headers=["proxy", "rho(ours, reference)", "rho(ours, val acc)",
+            noise_header = [] if args.noise_seed is None else [f"rho(ours, ours seed {args.noise_seed})"]
+            print(tabulate(rows, headers=["proxy", "rho(ours, reference)", *noise_header, "rho(ours, val acc)",
                                           "rho(reference, val acc)", "non-finite (ours)",
                                           "non-finite (reference)"], tablefmt="github"))
+
+
+def _stored_scores(store: ResultStore | None, space, archs: list[int], dataset: str, batch_size: int,
+                   seed: int | None, data: str | None) -> dict[str, np.ndarray]:
+    """Our scores of ``archs`` under another seed, for each proxy the store holds completely."""
+    if store is None or seed is None:
+        return {}
+    batch = load_batch(dataset, batch_size, seed=seed, data=data)
+    found = {}
+    for p in PROXIES:
+        got = store.get_many(ScoreKey.for_batch(p, space.name, dataset, batch, seed), archs)
+        if len(got) == len(archs):
+            found[p] = np.array([got[a] for a in archs])
+    return found
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:
