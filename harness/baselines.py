@@ -251,6 +251,8 @@ def _judge(key: str, metric: str, rule: Rule, base: Estimate, cur: Estimate) -> 
     status = "regression" if gain < -tolerance else "improvement" if gain > tolerance else "unchanged"
     if not rule.gates and status != "unchanged":
         status = "slower" if status == "regression" else "faster"
+        return Comparison(key, metric, status, base, cur, tolerance,
+                          note="report-only: timings are gated by pytest-benchmark's compare")
     return Comparison(key, metric, status, base, cur, tolerance)
 
 
@@ -366,8 +368,12 @@ def _estimate(raw: Mapping[str, Any]) -> Estimate:
 
 
 def load_baselines(directory: str | Path) -> dict[str, CaseSummary]:
-    """Every baseline in ``directory`` (an absent folder holds none: a first run has nothing to compare)."""
+    """Every baseline in ``directory``. An absent folder is an error (a mistyped path must not pass the gate
+    as "all new"); an empty folder is a first run with nothing to compare yet."""
     directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"baselines folder {directory} does not exist: check --baselines, or record "
+                                "baselines first (pytest --baseline-update, or harness gate RUN --update)")
     out: dict[str, CaseSummary] = {}
     for path in sorted(directory.glob("*.json")):
         try:

@@ -1,5 +1,7 @@
-"""``python -m harness <command>``: a thin face over the library; each command is a module in
-``harness/commands`` with ``add_arguments(parser)``, ``run(args) -> int`` and a docstring."""
+"""nasbench-harness command line: data checks, sweeps, the baseline gate and reports.
+
+A thin face over the library; each command is a module in ``harness/commands`` with ``add_arguments(parser)``,
+``run(args) -> int`` and a docstring."""
 
 from __future__ import annotations
 

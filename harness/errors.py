@@ -7,4 +7,5 @@ class DataNotFoundError(FileNotFoundError):
 
 def unknown_name(kind: str, name: object, valid: "list[str] | tuple[str, ...]") -> ValueError:
     """The error for a name that is not registered, listing the ones that are."""
-    return ValueError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(map(str, valid))}")
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    return ValueError(f"unknown {kind} {name!r}; valid {plural}: {', '.join(map(str, valid))}")

@@ -128,7 +128,12 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
 
         written = baselines.write_baselines(directory, current, torch.__version__, datetime.date.today().isoformat())
         return f"wrote {len(written)} baseline(s) to {directory}"
-    comparisons = baselines.compare(current, baselines.load_baselines(directory))
+    try:
+        stored = baselines.load_baselines(directory)
+    except (FileNotFoundError, ValueError) as exc:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return f"baseline gate not run: {exc}"
+    comparisons = baselines.compare(current, stored)
     if baselines.regressions(comparisons):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     return f"compared with {directory}\n{baselines.format_report(comparisons)}"

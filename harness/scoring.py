@@ -104,6 +104,21 @@ def score_batch(space: SearchSpace, archs: Sequence[Arch], proxies: Sequence[str
             for name, p in registered.items()}
 
 
+def check_device(device: str) -> torch.device:
+    """``device`` as a torch device this torch can use, or a clear error before any work starts (a sweep's
+    workers would otherwise each fail deep inside)."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc}); use cpu, cuda or cuda:N") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: the harness runs on cpu, cuda or cuda:N")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available here (torch {torch.__version__}, "
+                         f"built with CUDA {torch.version.cuda})")
+    return dev
+
+
 def _per_arch(name: str) -> Proxy:
     proxy = get_proxy(name)
     if isinstance(proxy, Proxy):

@@ -207,7 +207,7 @@ def local_executor(shared: tuple[SearchSpace, object], workers: int | None = Non
                    ) -> Iterator[tuple[Submit, int]]:
     """``(submit, slots)`` over ``workers`` spawned processes (default: one per core). Spawned, not forked,
     because a fork of a process that already ran torch can hang in its thread pools."""
-    workers = workers or default_workers()
+    workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),

@@ -213,3 +213,6 @@ def test_gate_command(tmp_path, rea_records, capsys):
     (tmp_path / "empty.json").write_text(json.dumps({"benchmarks": []}))
     assert main(["gate", str(tmp_path / "empty.json"), "--baselines", store]) == 2
     assert "holds no suite benchmarks" in capsys.readouterr().err
+    # A mistyped baselines folder is an error, not a pass with every case "new".
+    assert main(["gate", good, "--baselines", str(tmp_path / "baselinez")]) == 2
+    assert "baselines folder" in capsys.readouterr().err

@@ -73,7 +73,7 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--proxies", "synflow,nosuch"], "*unknown proxy 'nosuch'; valid proxys: *synflow*"),
+    (["--proxies", "synflow,nosuch"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
     (["--archs", "0"], "*--archs: expected a positive integer, got 0*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):

@@ -35,7 +35,7 @@ def test_registry_lists_every_proxy():
 
 
 def test_unknown_proxy_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown proxy 'synflw'; valid proxys: epe_nas, fisher"):
+    with pytest.raises(ValueError, match=r"unknown proxy 'synflw'; valid proxies: epe_nas, fisher"):
         get_proxy("synflw")
 
 

@@ -168,3 +168,17 @@ def test_dask_local_cluster_gives_single_process_scores(tmp_path, tss, batch):
         again = run_sweep(store, sweep, batch, scheduler=cluster.scheduler_address, progress=False)
         assert (again.done_before, again.computed_archs, again.written) == (3, 0, 0)
         assert stored(store, sweep, batch) == direct_scores(tss, sweep.archs, batch)
+
+
+def test_sweep_command_rejects_bad_device_and_workers(tmp_path, data_root, capsys):
+    from harness.cli import main
+
+    store = str(tmp_path / "s.sqlite")
+    base = ["sweep", "--data", str(data_root), "--archs", "1", "--proxies", "params", "--store", store]
+    assert main([*base, "--device", "tpu"]) == 2
+    assert "cpu, cuda or cuda:N" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main([*base, "--device", "cuda"]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+    assert main([*base, "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err

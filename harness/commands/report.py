@@ -1,6 +1,6 @@
 """Write a Markdown report with figures from saved benchmark runs (pytest-benchmark JSON).
 
-Give the run files (``.benchmarks/<machine>/NNNN_name.json``), or a storage folder to take its newest run;
+Give the run files (``.benchmarks/torch-<version>/<machine>/NNNN_name.json``), or a storage folder to take its newest run;
 several runs are merged (e.g. a CPU and a GPU proxy run). The page is OUT/README.md, the figures sit beside it.
 """
 
