@@ -125,9 +125,9 @@ class SweepReport:
     seconds: float
 
     def summary(self) -> str:
-        return (f"{self.total_archs} archs: {self.done_before} already complete, "
-                f"computed {self.computed_archs}, wrote {self.written} scores ({self.duplicates} already "
-                f"present) in {self.seconds:.1f} s")
+        raced = f" ({self.duplicates} more had meanwhile been written by another process)" if self.duplicates else ""
+        return (f"{self.total_archs} archs: {self.done_before} already complete, computed {self.computed_archs}, "
+                f"wrote {self.written} scores{raced} in {self.seconds:.1f} s")
 
 
 # -- work done in workers --------------------------------------------------------------------------------
