@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 from tabulate import tabulate
 
 from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.metrics.rank import rank_metrics
 from harness.proxies import RelativeProxy, get_proxy, proxy_names
-from harness.store import ResultStore, ScoreKey
+from harness.scoring import stored_scores
+from harness.store import ResultStore
 from harness.sweep import parse_archs
 
 
@@ -38,17 +38,11 @@ def main() -> None:
     archs = parse_archs(args.archs, oracle.space, args.data)
     accs = oracle.accuracies(args.dataset, "test", 200)[archs]
     batch = load_batch(args.dataset, args.batch_size, args.seed, args.data)
-    scores: dict[str, np.ndarray] = {}
-    rows, lacking = [], []
+    per_arch = [n for n in proxy_names() if not isinstance(get_proxy(n), RelativeProxy)]
     with ResultStore(args.store) as store:
-        for name in proxy_names():
-            if isinstance(get_proxy(name), RelativeProxy):
-                continue
-            got = store.get_many(ScoreKey.for_batch(name, "tss", args.dataset, batch, args.seed), archs)
-            if len(got) < len(archs):
-                lacking.append(f"{name} ({len(archs) - len(got)} archs missing)")
-                continue
-            scores[name] = np.array([got[a] for a in archs])
+        scores = stored_scores(store, oracle.space, archs, per_arch, args.dataset, batch, args.seed)
+    rows = []
+    lacking = [f"{name} (some archs missing)" for name in per_arch if name not in scores]
     for name in proxy_names():
         proxy = get_proxy(name)
         if isinstance(proxy, RelativeProxy):

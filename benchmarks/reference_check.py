@@ -28,8 +28,8 @@ from tabulate import tabulate
 from harness.bench import DATASETS, check_dataset, load_oracle
 from harness.bench.reference import PROXY_COLUMNS, REFERENCE_BATCH_SIZE, load_reference_scores
 from harness.images import load_batch
-from harness.scoring import score_batch
-from harness.store import ResultStore, ScoreKey
+from harness.scoring import score_batch, stored_scores
+from harness.store import ResultStore
 
 PROXIES = list(PROXY_COLUMNS.values())
 
@@ -81,13 +81,7 @@ def _stored_scores(store: ResultStore | None, space, archs: list[int], dataset: 
     """Our scores of ``archs`` under another seed, for each proxy the store holds completely."""
     if store is None or seed is None:
         return {}
-    batch = load_batch(dataset, batch_size, seed=seed, data=data)
-    found = {}
-    for p in PROXIES:
-        got = store.get_many(ScoreKey.for_batch(p, space.name, dataset, batch, seed), archs)
-        if len(got) == len(archs):
-            found[p] = np.array([got[a] for a in archs])
-    return found
+    return stored_scores(store, space, archs, PROXIES, dataset, load_batch(dataset, batch_size, seed, data), seed)
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:

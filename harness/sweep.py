@@ -88,6 +88,11 @@ class Sweep:
     seed: int = 0
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        from harness.scoring import check_device  # torch-heavy: only once a sweep is built
+
+        check_device(self.device)  # here, not in every worker, where it would fail deep inside
+
     def keys(self, batch) -> dict[str, ScoreKey]:
         """Store key per proxy (the torch version is this process's; workers must match it)."""
         return {p: ScoreKey.for_batch(p, self.space.name, self.dataset, batch, self.seed, self.device)

@@ -89,6 +89,10 @@ def test_score_batch_reads_and_fills_a_store(tss_oracle, batch, tmp_path, monkey
         calls = []
         monkeypatch.setattr(scoring, "score_all", lambda *a, **k: calls.append(a) or {})
         again = score_batch(tss_oracle.space, archs, proxies, "cifar10", batch, store=store)
+        # the read-only view: complete proxies only, in the order asked
+        held = scoring.stored_scores(store, tss_oracle.space, [284, 0], ["nwot", "zen"], "cifar10", batch)
+        assert list(held) == ["nwot"] and list(held["nwot"]) == [fresh["nwot"][2], fresh["nwot"][0]]
+        assert scoring.stored_scores(store, tss_oracle.space, [0, 1], ["nwot"], "cifar10", batch) == {}
     assert calls == []  # everything came from the store
     for name in proxies:
         np.testing.assert_array_equal(first[name], fresh[name])

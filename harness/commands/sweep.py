@@ -44,13 +44,11 @@ def run(args: argparse.Namespace) -> int:
     # imported here: `python -m harness --help` loads every command module and should stay quick
     from harness.bench import load_oracle
     from harness.images import load_batch
-    from harness.scoring import check_device
     from harness.store import ResultStore
     from harness.sweep import Sweep, parse_archs, parse_proxies, run_sweep
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    check_device(args.device)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
