@@ -22,7 +22,7 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
             f"no benchmark data folder configured: set {DATA_ENV} (or pass --data) to the folder that holds "
             "nats-bench/ and images/"
         )
-    root = Path(raw).expanduser()
+    root = Path(raw).expanduser().resolve()  # absolute: worker processes and pytester runs change the cwd
     if not root.is_dir():
         raise DataNotFoundError(f"benchmark data folder {root} (from {DATA_ENV} / --data) does not exist")
     return root

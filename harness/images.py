@@ -7,12 +7,14 @@ Where images come from (``Batch.source`` records it for every batch):
 * ``cifar100``: only 20 real CIFAR-100 images exist in the data (``samples-20.npz``, test images 0..19).
   The batch holds as many of them as fit (seeded order), topped up with seeded CIFAR-10 training images:
   natural 32x32 images from the same source collection (80M Tiny Images), normalised with the CIFAR-100
-  statistics. A filler of CIFAR-10 class ``k`` gets CIFAR-100 label ``10 k`` (ten distinct classes, so
-  images that share a label share a semantic class, which the class-aware proxies rely on).
+  statistics. A filler of CIFAR-10 class ``k`` gets CIFAR-100 label ``10 k``, or the next label no real
+  image of the sample has (so images share a label exactly when they share a semantic class, which the
+  class-aware proxies rely on: 0, 40 and 70 are real images' labels and move to 1, 41 and 73).
 * ``ImageNet16-120``: no ImageNet16-120 image exists in the data. The batch holds the 20 real ImageNet
   validation images box-resized to 16x16 (``samples-20.npz``; label = ImageNet-1k label mod 120, since
-  ImageNet16's own label order is not available), topped up with seeded CIFAR-10 training images
-  box-downsampled 2x2 to 16x16 (the same box filter ImageNet16 used), CIFAR-10 class ``k`` -> label ``12 k``.
+  ImageNet16's own label order is not available, moved to the next free label where two ImageNet classes
+  fold onto one), topped up with seeded CIFAR-10 training images box-downsampled 2x2 to 16x16 (the same box
+  filter ImageNet16 used), CIFAR-10 class ``k`` -> label ``12 k`` (or the next free one, as for cifar100).
 
 With ``images_dir`` the batch comes instead from a user's own copy of the real training sets: torchvision's
 CIFAR layout (``cifar-10-batches-py/data_batch_1``, ``cifar-100-python/train``) or NATS-Bench's ImageNet16
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.bench.datasets import check_dataset
+from harness.bench.datasets import NUM_CLASSES, check_dataset
 from harness.config import data_file
 from harness.errors import DataNotFoundError
 
@@ -94,40 +97,69 @@ def _choose(n_available: int, k: int, rng: np.random.Generator, what: str) -> np
     return rng.choice(n_available, size=k, replace=False)
 
 
-def _npz(relative: str, data) -> Any:
-    return np.load(data_file(relative, data), allow_pickle=False)
+def _npz(relative: str, data, images_key: str, labels_key: str, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images (uint8 NHWC, ``side`` x ``side``) and labels of an archive under the data root, checked, with
+    an error naming the file when it is unreadable or not what the harness expects."""
+    path = data_file(relative, data)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in (images_key, labels_key) if key in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataNotFoundError(f"image archive {path} is unreadable ({type(exc).__name__}: {exc}); "
+                                "restore the data folder's copy") from None
+    missing = [key for key in (images_key, labels_key) if key not in arrays]
+    images, labels = arrays.get(images_key), arrays.get(labels_key)
+    if missing or images.dtype != np.uint8 or images.shape[1:] != (side, side, 3) or \
+            labels.shape != (len(images),):
+        found = {key: (str(a.dtype), a.shape) for key, a in arrays.items()}
+        raise DataNotFoundError(f"image archive {path}: expected uint8 {images_key!r} of shape (N, {side}, "
+                                f"{side}, 3) and {labels_key!r} of shape (N,); found {found}")
+    return images, labels.astype(np.int64)
 
 
 def _cifar10_sample(k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:
-    npz = _npz(CIFAR10_SAMPLE, data)
-    idx = _choose(len(npz["labels"]), k, rng, CIFAR10_SAMPLE)
-    return npz["images"][idx], npz["labels"][idx], f"{k} real CIFAR-10 training images from {CIFAR10_SAMPLE}"
+    images, labels = _npz(CIFAR10_SAMPLE, data, "images", "labels", 32)
+    idx = _choose(len(labels), k, rng, CIFAR10_SAMPLE)
+    return images[idx], labels[idx], f"{k} real CIFAR-10 training images from {CIFAR10_SAMPLE}"
 
 
 def _stand_in(dataset: str, k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:
     """Real images of the dataset where any exist, topped up with CIFAR-10 training images."""
-    samples = _npz(SAMPLES_20, data)
+    n_classes = NUM_CLASSES[dataset]
     if dataset == "cifar100":
-        real, real_labels = samples["cifar100_images"], samples["cifar100_labels"]
+        real, real_classes = _npz(SAMPLES_20, data, "cifar100_images", "cifar100_labels", 32)
         real_what = f"real CIFAR-100 test images from {SAMPLES_20}"
     else:
-        real, real_labels = samples["imagenet_box16_images"], samples["imagenet_labels_in1k"] % 120
-        real_what = f"real ImageNet val images (box 16x16, label = in1k label mod 120) from {SAMPLES_20}"
-    n_real = min(k, len(real_labels))
-    idx = _choose(len(real_labels), n_real, rng, SAMPLES_20)
-    images, labels = [real[idx]], [real_labels[idx]]
+        real, real_classes = _npz(SAMPLES_20, data, "imagenet_box16_images", "imagenet_labels_in1k", 16)
+        real_what = (f"real ImageNet val images (box 16x16, label = in1k label mod 120, next free label "
+                     f"where classes fold together) from {SAMPLES_20}")
+    classes = sorted(set(real_classes.tolist()))
+    taken: set[int] = set()
+    real_label = {c: _free_label(c % n_classes, n_classes, taken) for c in classes}
+    n_real = min(k, len(real_classes))
+    idx = _choose(len(real_classes), n_real, rng, SAMPLES_20)
+    images, labels = [real[idx]], [np.array([real_label[c] for c in real_classes[idx].tolist()], dtype=np.int64)]
     source = f"stand-in for {dataset}: {n_real} {real_what}"
     if k > n_real:
-        filler, filler_labels, _ = _cifar10_sample(k - n_real, rng, data)
+        filler, filler_classes, _ = _cifar10_sample(k - n_real, rng, data)
         if dataset == "ImageNet16-120":
             filler = _box_downsample(filler)
         step = FILLER_LABEL_STEP[dataset]
+        filler_label = np.array([_free_label(step * c, n_classes, taken) for c in range(10)], dtype=np.int64)
         images.append(filler)
-        labels.append(filler_labels * step)
+        labels.append(filler_label[filler_classes])
         resized = ", box-downsampled to 16x16" if dataset == "ImageNet16-120" else ""
-        source += (f" + {k - n_real} real CIFAR-10 training images from {CIFAR10_SAMPLE}{resized} "
-                   f"(class k -> label {step}k)")
+        moved = [f"{step * c}->{int(filler_label[c])}" for c in range(10) if filler_label[c] != step * c]
+        rule = f"class k -> label {step}k" + (f", {', '.join(moved)} (real images' labels)" if moved else "")
+        source += f" + {k - n_real} real CIFAR-10 training images from {CIFAR10_SAMPLE}{resized} ({rule})"
     return np.concatenate(images), np.concatenate(labels), source
+
+
+def _free_label(wanted: int, n_classes: int, taken: set[int]) -> int:
+    """``wanted`` or the next label after it (cyclically) not in ``taken``; the label is then taken."""
+    label = next(lab % n_classes for lab in range(wanted, wanted + n_classes) if lab % n_classes not in taken)
+    taken.add(label)
+    return label
 
 
 def _box_downsample(images: np.ndarray) -> np.ndarray:

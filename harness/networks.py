@@ -13,10 +13,9 @@ import hashlib
 import torch
 from torch import nn
 
-from harness.bench.datasets import check_dataset
+from harness.bench.datasets import NUM_CLASSES, check_dataset
 from harness.spaces import Arch, SearchSpace
 
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 # TSS macro structure as NATS-Bench trained it (get_net_config: channel=16, num_cells=5).
 TSS_CHANNELS, TSS_CELLS = 16, 5
 # The cell every SSS arch uses (the ``genotype`` of every SSS record's arch_config).

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from harness import suite_config as sc
+from harness.config import data_dir
+from harness.errors import DataNotFoundError
 
 SUITE_CONFIG = pytest.StashKey[sc.SuiteConfig]()
 FINISH_NOTES = pytest.StashKey[str]()
@@ -41,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="tss, sss (default: proxies on tss, searchers on tss and sss)")
     group.addoption("--data", dest="suite_data", type=sc.parse_data_dir, metavar="PATH",
                     help="benchmark data root (default: $HARNESS_DATA_DIR)")
+    group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",
+                    help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
+                         "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
     group.addoption("--store", dest="suite_store", type=Path, metavar="PATH", default=None,
                     help="SQLite result store of proxy scores: read first, missing scores computed and added "
                          "(fill it with `python -m harness sweep --archs sample:N`)")
@@ -75,9 +80,11 @@ def suite_config(config: pytest.Config) -> sc.SuiteConfig:
         options = {dest: config.getoption(dest) for dest in sc.OPTION_FIELDS}
         valid = {"proxies": proxy_names(), "searchers": searcher_names(), "datasets": DATASETS}
         try:
-            config.stash[SUITE_CONFIG] = sc.resolve(options, valid, full=config.getoption("suite_full"))
-        except ValueError as exc:
+            resolved = sc.resolve(options, valid, full=config.getoption("suite_full"))
+            data_dir(resolved.data)  # every suite reads the data root: a missing one is one usage error
+        except (ValueError, DataNotFoundError) as exc:
             raise pytest.UsageError(str(exc)) from None
+        config.stash[SUITE_CONFIG] = resolved
     return config.stash[SUITE_CONFIG]
 
 

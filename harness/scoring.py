@@ -8,18 +8,16 @@ zero-cost-nas's ``find_measures`` does (``split_data``).
 
 from __future__ import annotations
 
-import threading
-import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import numpy as np
-import psutil
 import torch
 import torch.nn.functional as F
 
 from harness.images import Batch
+from harness.meter import Meter
 from harness.networks import build_network
 from harness.proxies import Proxy, RelativeProxy, get_proxy
 from harness.proxies._passes import Passes
@@ -31,23 +29,25 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """A proxy value with its cost: wall seconds (CUDA-synchronised), peak memory in bytes (CUDA: peak
-    allocated during the call, net and batch included; CPU: peak growth of the process's resident memory,
-    sampled every millisecond), and the device it ran on."""
+    """A proxy value with its cost: wall seconds (CUDA-synchronised; NaN when not timed), peak tensor memory
+    in bytes above the call's start, the net included (``harness.meter``; None when not measured), and the
+    device it ran on."""
 
     value: float
     seconds: float
-    peak_mem_bytes: int
+    peak_mem_bytes: int | None
     device: str
 
 
 def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: Batch, seed: int = 0,
-          device: str = "cpu", time: bool = True, include_build: bool = False) -> ScoreResult:
-    """One per-arch proxy on ``arch``'s freshly built net; building is timed only with ``include_build``."""
+          device: str = "cpu", time: bool = True, memory: bool = False,
+          include_build: bool = False) -> ScoreResult:
+    """One per-arch proxy on ``arch``'s freshly built net; building is timed only with ``include_build``.
+    On CPU, ``time`` and ``memory`` exclude each other (tracing allocations slows the code)."""
     proxy = _per_arch(proxy_name)
     dev = torch.device(device)
     data = batch.to(dev)
-    with _Meter(dev, time) as meter:
+    with Meter(dev, time, memory) as meter:
         if not include_build:
             meter.pause()
         net = build_network(space, arch, dataset, seed).to(dev)
@@ -140,100 +140,14 @@ def _per_arch(name: str) -> Proxy:
 
 
 def _split_on_oom(run: Callable[[int], T], n: int, device: torch.device) -> T:
-    """``run(split)`` with split = 1, 2, ... (divisors of the batch) while CUDA runs out of memory."""
+    """``run(split)`` with split = 1, 2, 4, ... up to one image per chunk while CUDA runs out of memory
+    (chunks may differ in size by one image, so any batch size splits evenly enough)."""
     split = 1
     while True:
         try:
             return run(split)
         except torch.cuda.OutOfMemoryError:
-            if device.type != "cuda" or split >= n // 2:
+            if device.type != "cuda" or split >= n:
                 raise
-            split += 1
-            while n % split:
-                split += 1
+            split = min(2 * split, n)
             torch.cuda.empty_cache()
-
-
-class _CpuPeak:
-    """Peak growth of the process's resident memory over a block. On Linux it is the kernel's own high-water
-    mark (VmHWM), reset at the start through /proc/self/clear_refs, so nothing runs beside the timed code; a
-    sampling thread (a 1 ms poller cost the timings ~4%) is only the fallback where /proc lacks that."""
-
-    def __init__(self) -> None:
-        self._process = psutil.Process()
-        self._rss0 = self._peak = self._process.memory_info().rss
-        self._kernel = _reset_high_water_mark()
-        self._stop = threading.Event()
-        if not self._kernel:
-            self._sampler = threading.Thread(target=self._sample, daemon=True)
-            self._sampler.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self._peak = max(self._peak, self._process.memory_info().rss)
-
-    def stop(self) -> int:
-        if self._kernel:
-            self._peak = max(self._peak, _high_water_mark())
-        else:
-            self._stop.set()
-            self._sampler.join()
-        return int(max(self._peak, self._process.memory_info().rss) - self._rss0)
-
-
-def _reset_high_water_mark() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # 5: reset the peak RSS (Linux >= 4.0)
-        return _high_water_mark() > 0
-    except OSError:
-        return False
-
-
-def _high_water_mark() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-class _Meter:
-    """Wall time and peak memory of a block, pausable (to leave out building the net)."""
-
-    def __init__(self, device: torch.device, timed: bool):
-        self.device, self.timed = device, timed
-        self.seconds, self.peak_bytes = float("nan"), 0
-        self._elapsed, self._started = 0.0, None
-        self._cpu_peak: _CpuPeak | None = None
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    def pause(self) -> None:
-        self._sync()
-        if self._started is not None:
-            self._elapsed += _time.perf_counter() - self._started
-            self._started = None
-
-    def resume(self) -> None:
-        self._sync()
-        self._started = _time.perf_counter()
-
-    def __enter__(self) -> Self:
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-        else:
-            self._cpu_peak = _CpuPeak()
-        self.resume()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.pause()
-        if self.timed:
-            self.seconds = self._elapsed
-        if self._cpu_peak is not None:
-            self.peak_bytes = self._cpu_peak.stop()
-        else:
-            self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device))

@@ -39,6 +39,7 @@ class SuiteConfig:
     batch_size: int = 64
     timing_rounds: int = 5  # pytest-benchmark rounds of one proxy on one network
     data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
+    images_dir: Path | None = None  # the user's own CIFAR / ImageNet16 files (None: the data root's images)
     store: Path | None = None  # SQLite result store read before scoring and filled after (None: no cache)
 
 
@@ -53,7 +54,7 @@ FULL = dataclasses.replace(DEFAULT, devices=DEVICES, seeds=(0, 1, 2), archs=1000
 OPTION_FIELDS = {"suite_proxies": "proxies", "suite_searchers": "searchers", "suite_datasets": "datasets",
                  "suite_devices": "devices", "suite_seeds": "seeds", "suite_archs": "archs",
                  "suite_runs": "runs", "suite_space": "space", "suite_data": "data",
-                 "suite_store": "store"}
+                 "suite_store": "store", "suite_images_dir": "images_dir"}
 
 
 def parse_names(string: str) -> tuple[str, ...]:
@@ -92,10 +93,10 @@ def parse_seeds(string: str) -> tuple[int, ...]:
 
 
 def parse_data_dir(string: str) -> Path:
-    """The data root given on the command line; it must exist (the loaders check its files)."""
+    """A folder given on the command line (data root, images); it must exist (the loaders check its files)."""
     path = Path(string).expanduser().resolve()
     if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"data folder {path} does not exist")
+        raise argparse.ArgumentTypeError(f"folder {path} does not exist")
     return path
 
 

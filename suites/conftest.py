@@ -39,7 +39,8 @@ def batches(suite: SuiteConfig) -> Callable[[str, int], object]:
     """``batches(dataset, seed)``: the seeded minibatch every proxy of that (dataset, seed) sees."""
     from harness.images import load_batch
 
-    return functools.cache(lambda dataset, seed: load_batch(dataset, suite.batch_size, seed=seed, data=suite.data))
+    return functools.cache(lambda dataset, seed: load_batch(dataset, suite.batch_size, seed=seed, data=suite.data,
+                                                            images_dir=suite.images_dir))
 
 
 class ScoreCache:

@@ -87,7 +87,8 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
     value = benchmark.pedantic(timed_proxy(registered), args=(net, batch.inputs, batch.targets),
                                rounds=suite.timing_rounds, warmup_rounds=1)
     members = [case.proxy] if isinstance(registered, Proxy) else registered.members
-    peak = max(score(m, oracle.space, arch, case.dataset, batch, case.seed, case.device, time=False).peak_mem_bytes
+    peak = max(score(m, oracle.space, arch, case.dataset, batch, case.seed, case.device, time=False,
+                     memory=True).peak_mem_bytes
                for m in members)
 
     record = proxy_record(case.proxy, case.space, case.dataset, case.device, case.seed, archs, scores,

@@ -82,7 +82,9 @@ def test_cifar100_stand_in_uses_the_real_cifar100_images(data_root):
     first = big.inputs[0].permute(1, 2, 0).numpy() * std + mean  # undo the normalisation
     originals = samples["cifar100_images"].astype(np.float64)
     assert np.abs(originals - first).reshape(20, -1).max(axis=1).min() < 1e-3
-    assert set(big.targets[20:].tolist()) <= set(range(0, 100, 10))
+    fillers = set(big.targets[20:].tolist())
+    assert fillers <= set(range(0, 100, 10)) | {1, 41, 73} and not fillers & set(samples["cifar100_labels"].tolist())
+    assert "0->1, 40->41, 70->73" in big.source  # apple, lamp, rose keep their labels; airplane, deer, horse move
 
 
 def test_imagenet_stand_in_is_16x16_and_labelled_in_range(data_root):
@@ -90,6 +92,12 @@ def test_imagenet_stand_in_is_16x16_and_labelled_in_range(data_root):
     assert batch.inputs.shape == (32, 3, 16, 16)
     assert batch.targets.min() >= 0 and batch.targets.max() < 120
     assert "ImageNet val images" in batch.source and "box-downsampled to 16x16" in batch.source
+    # a label is shared only by images of one class: 129 and 609 (and 630 and 990) fold onto one label mod 120
+    in1k = np.load(data_root / "images" / "samples-20.npz")["imagenet_labels_in1k"]
+    real = load_batch("ImageNet16-120", 20, seed=0, data=data_root)
+    assert len(set(real.targets.tolist())) == len(set(in1k.tolist())) == 19  # 609 twice: one class
+    full = load_batch("ImageNet16-120", 64, seed=0, data=data_root)
+    assert not set(full.targets[20:].tolist()) & set(real.targets.tolist())
 
 
 def test_batch_larger_than_the_sample_is_an_error(data_root):

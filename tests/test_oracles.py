@@ -125,6 +125,7 @@ def test_data_command_converts_official_folder(official_dir, tmp_path, capsys):
     assert np.isfinite(converted.accuracies("cifar10")).sum() == 3
     assert converted.simulate_train_eval(11, "cifar10")[1] == pytest.approx(153.696, abs=0.01)
     assert math.isnan(converted.accuracy(1, "cifar10"))  # absent records stay unknown
+    assert "3 archs with a record; the other 15622 have no record file" in capsys.readouterr().out
     assert main(["data", "--data", str(tmp_path), "--verify"]) == 1  # incomplete source fails verification
     assert "3 of 15625" in capsys.readouterr().out
 

@@ -75,11 +75,19 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
 @pytest.mark.parametrize("args, message", [
     (["--proxies", "synflow,nosuch"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
     (["--archs", "0"], "*--archs: expected a positive integer, got 0*"),
+    (["--images-dir", "/no/such/folder"], "*folder /no/such/folder does not exist*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_missing_data_root_is_one_usage_error(pytester, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", "/no/such/data")
+    result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*benchmark data folder /no/such/data (from HARNESS_DATA_DIR / --data) does not exist*"])
 
 
 def test_storage_is_kept_apart_per_torch_version(tmp_path):
@@ -100,6 +108,7 @@ def test_profiles_and_overrides():
     full = resolve({"suite_archs": 7, "suite_space": ("sss",), "suite_searchers": ("rea",)}, valid, full=True)
     assert (full.archs, full.runs, full.seeds) == (7, FULL.runs, FULL.seeds)
     assert full.proxy_spaces == full.searcher_spaces == ("sss",) and full.searchers == ("rea",)
+    assert default.images_dir is None and resolve({"suite_images_dir": Path("/x")}, valid).images_dir == Path("/x")
     assert parse_names(" a, b,a ") == ("a", "b") and parse_seeds("0-2,5") == (0, 1, 2, 5)
     with pytest.raises(ValueError, match="valid devices: cpu, cuda"):
         resolve({"suite_devices": ("tpu",)}, valid)

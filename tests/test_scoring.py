@@ -9,7 +9,7 @@ import torch
 
 from harness.images import load_batch
 from harness.proxies import get_proxy, proxy_names
-from harness.scoring import ScoreResult, score, score_all, score_batch
+from harness.scoring import ScoreResult, _split_on_oom, score, score_all, score_batch
 
 PER_ARCH = [n for n in proxy_names() if n != "vote"]
 ZC_SIX = ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"]
@@ -23,10 +23,43 @@ def batch(data_root):
 def test_score_records_value_time_memory_device(tss_oracle, batch):
     result = score("snip", tss_oracle.space, 284, "cifar10", batch)
     assert isinstance(result, ScoreResult) and result.device == "cpu"
-    assert math.isfinite(result.value) and result.seconds > 0 and result.peak_mem_bytes >= 0
+    assert math.isfinite(result.value) and result.seconds > 0 and result.peak_mem_bytes is None
     with_build = score("snip", tss_oracle.space, 284, "cifar10", batch, include_build=True)
     assert with_build.value == result.value
-    assert math.isnan(score("snip", tss_oracle.space, 284, "cifar10", batch, time=False).seconds)
+    measured = score("snip", tss_oracle.space, 284, "cifar10", batch, time=False, memory=True)
+    assert math.isnan(measured.seconds) and measured.value == result.value
+
+
+def test_cpu_peak_memory_is_the_computation_s_not_the_process_s(tss_oracle, data_root):
+    """Traced allocations: the same for a warmed-up process (RSS growth would read ~0 there), larger for a
+    larger batch, and GraSP's double backward holds more than snip's single backward."""
+    def peak(name: str, n: int) -> int:
+        b = load_batch("cifar10", n, seed=0, data=data_root)
+        return score(name, tss_oracle.space, 284, "cifar10", b, time=False, memory=True).peak_mem_bytes
+
+    first = peak("snip", 8)
+    assert first > 1_000_000 and peak("snip", 8) == first
+    assert peak("snip", 16) > 1.5 * first
+    assert peak("grasp", 8) > first
+    with pytest.raises(ValueError, match="separate calls"):
+        score("snip", tss_oracle.space, 284, "cifar10", load_batch("cifar10", 8, data=data_root), memory=True)
+
+
+@pytest.mark.parametrize(("n", "fits_at", "tried"), [(64, 3, [1, 2, 4]), (7, 7, [1, 2, 4, 7])])
+def test_cuda_out_of_memory_splits_the_batch(n, fits_at, tried):
+    calls = []
+
+    def run(split: int) -> int:
+        calls.append(split)
+        if split < fits_at:
+            raise torch.cuda.OutOfMemoryError("fake")
+        return split
+
+    assert _split_on_oom(run, n, torch.device("cuda")) == tried[-1] and calls == tried
+    with pytest.raises(torch.cuda.OutOfMemoryError):  # one image per chunk and still too big
+        _split_on_oom(lambda split: run(0), 4, torch.device("cuda"))
+    with pytest.raises(torch.cuda.OutOfMemoryError):  # not a CUDA run: nothing to split for
+        _split_on_oom(lambda split: run(0), 4, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("arch", [68])  # the cheapest cell with all five ops
@@ -71,7 +104,7 @@ def test_cuda_scores_match_cpu(tss_oracle, batch):
     gpu = score_all(tss_oracle.space, 11, ZC_SIX, "cifar10", batch, device="cuda")
     for name in ZC_SIX:
         assert gpu[name] == pytest.approx(cpu[name], rel=1e-3), name
-    result = score("grasp", tss_oracle.space, 11, "cifar10", batch, device="cuda")
+    result = score("grasp", tss_oracle.space, 11, "cifar10", batch, device="cuda", memory=True)
     assert result.device.startswith("cuda") and result.peak_mem_bytes > 0 and result.seconds > 0
 
 

@@ -4,12 +4,14 @@ direct computation), and a real 2-process Dask LocalCluster giving the single-pr
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -182,3 +184,18 @@ def test_sweep_command_rejects_bad_device_and_workers(tmp_path, data_root, capsy
         assert "CUDA is not available" in capsys.readouterr().err
     assert main([*base, "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_sweep_command_scores_the_user_s_own_images(tmp_path, data_root, capsys):
+    from harness.cli import main
+
+    images = np.random.default_rng(0).integers(0, 256, size=(20, 3072), dtype=np.uint8)
+    folder = tmp_path / "images" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    (folder / "data_batch_1").write_bytes(pickle.dumps({b"data": images, b"labels": list(range(10)) * 2}))
+    args = ["sweep", "--data", str(data_root), "--archs", "2", "--proxies", "nwot", "--batch-size", "16",
+            "--store", str(tmp_path / "s.sqlite"), "--workers", "1", "--no-progress"]
+    assert main([*args, "--images-dir", str(tmp_path / "images")]) == 0
+    assert "images 16 images of the user's cifar10 training set" in capsys.readouterr().out
+    assert main(args) == 0  # the data root's images are another key: computed, not read back
+    assert "computed 2" in capsys.readouterr().out

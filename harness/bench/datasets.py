@@ -7,6 +7,7 @@ from functools import cache
 from harness.errors import unknown_name
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 
 # (metric, epochs) pairs each space's ground truth holds. 'valid' on cifar10 is the cifar10-valid run's
 # x-valid; 'valtest' is the ori-test accuracy of cifar100 / ImageNet16-120 runs.

@@ -77,10 +77,14 @@ def run(args: argparse.Namespace) -> int:
             if not (Path(args.convert) / folder / "meta.pickle.pbz2").is_file():
                 print(f"skip {space}: {Path(args.convert) / folder} not found")
                 continue
-            frame = table_from_nats(NatsBenchOracle(space, args.convert))
+            oracle = NatsBenchOracle(space, args.convert)
+            frame = table_from_nats(oracle)
             target = out / f"{space}.csv.gz"
             frame.to_csv(target, index=False)
-            print(f"wrote {target}: {len(frame)} rows")
+            found = len(oracle.available())
+            missing = f"; the other {len(frame) - found} have no record file and are left empty" \
+                if found < len(frame) else ""
+            print(f"wrote {target}: {len(frame)} rows, {found} archs with a record{missing}")
         print(f"point {DATA_ENV} at {Path(args.out).resolve()} to use them")
         return 0
     origin = os.environ.get("TORCH_HOME") if args.source == "nats" else str(data_dir(args.data))

@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SQLite result store (created if missing)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--images-dir", default=None, metavar="PATH",
+                        help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
+                             "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: one per core); ignored with --scheduler")
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     datasets = _datasets(args.dataset)
     with ResultStore(args.store) as store:
         for dataset in datasets:
-            batch = load_batch(dataset, args.batch_size, args.seed, args.data)
+            batch = load_batch(dataset, args.batch_size, args.seed, args.data, args.images_dir)
             sweep = Sweep(space, dataset, proxies, archs, seed=args.seed, device=args.device)
             try:
                 report = run_sweep(store, sweep, batch, args.workers, args.scheduler,
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"interrupted: {store.count()} scores are in {store.path}; run the same command "
                       "again to resume", file=sys.stderr)
                 return 130
-            print(f"{args.space} {dataset} ({len(proxies)} proxies, images {batch.source}): "
+            noun = "proxy" if len(proxies) == 1 else "proxies"
+            print(f"{args.space} {dataset} ({len(proxies)} {noun}, images {batch.source}): "
                   f"{report.summary()}", flush=True)
         print(f"store {store.path}: {store.count()} scores", flush=True)
     return 0
