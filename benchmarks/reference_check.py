@@ -85,7 +85,9 @@ def _stored_scores(store: ResultStore | None, space, archs: list[int], dataset: 
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:
-    return float(spearmanr(a, b, nan_policy="omit").statistic)
+    """Spearman rho over the archs where both sides are finite (rank_metrics' rule: -inf is not a rank)."""
+    keep = np.isfinite(a) & np.isfinite(b)
+    return float(spearmanr(a[keep], b[keep]).statistic)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,18 @@ def test_nan_scores_are_returned_not_raised(net, batch):
         assert math.isnan(get_proxy(name)(net, poisoned, batch.targets))
 
 
+def test_proxies_score_a_plain_torch_net(batch):
+    """Any nn.Module with conv / linear layers and ReLUs works; zen finds its global pooling by type."""
+    torch.manual_seed(0)
+    body = [torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*body, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 10))
+    for name in PER_ARCH:
+        assert math.isfinite(get_proxy(name)(net, batch.inputs, batch.targets)), name
+    no_pool = torch.nn.Sequential(*body, torch.nn.Flatten(), torch.nn.Linear(8 * 32 * 32, 10))
+    with pytest.raises(ValueError, match="zen needs the feature map before global average pooling"):
+        get_proxy("zen")(no_pool, batch.inputs, batch.targets)
+
+
 def test_split_batch_accumulates(net, batch):
     nwot = get_proxy("nwot")
     assert nwot(net, batch.inputs, batch.targets, split=2) == nwot(net, batch.inputs, batch.targets)

@@ -1,10 +1,11 @@
 """The reference-score loader: the yardstick file is read through the harness, renamed to our proxy names,
-and a broken file is a clear error."""
+and a broken file is a clear error; and our scores rank archs as that other implementation does."""
 
 from __future__ import annotations
 
 import gzip
 
+import numpy as np
 import pytest
 
 from harness.bench.reference import PROXY_COLUMNS, load_reference_scores, reference_archs
@@ -36,3 +37,29 @@ def test_broken_reference_file_is_a_clear_error(tmp_path, content):
     (tmp_path / "nats-bench" / "reference-scores-725.csv.gz").write_bytes(content)
     with pytest.raises(DataNotFoundError, match="reference-scores-725"):
         load_reference_scores(tmp_path)
+
+
+# Proxies whose definition the reference implementation shares and whose ranking it reproduces on all 725
+# archs (Spearman >= 0.97 there; README "Agreement with another implementation").
+AGREEING = ("params", "flops", "synflow", "nwot", "snip", "grad_norm", "fisher")
+
+
+@pytest.mark.slow  # 13 networks scored: ~10 s
+def test_our_scores_rank_archs_as_the_reference_implementation_does(tss_oracle, data_root):
+    """A golden check against another implementation: every 60th reference arch on cifar10 (13 archs)."""
+    from scipy.stats import spearmanr
+
+    from harness.images import load_batch
+    from harness.scoring import score_all
+
+    reference = load_reference_scores(data_root)
+    reference = reference[reference["dataset"] == "cifar10"].set_index("index")
+    archs = reference_archs(data_root)[::60]
+    batch = load_batch("cifar10", 32, seed=0, data=data_root)  # the reference's batch size
+    ours = [score_all(tss_oracle.space, a, AGREEING, "cifar10", batch) for a in archs]
+    for proxy in AGREEING:
+        mine = np.array([row[proxy] for row in ours])
+        theirs = reference.loc[archs, proxy].to_numpy()
+        keep = np.isfinite(mine) & np.isfinite(theirs)
+        assert keep.sum() >= 12, proxy
+        assert spearmanr(mine[keep], theirs[keep]).statistic >= 0.9, proxy

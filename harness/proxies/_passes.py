@@ -217,8 +217,7 @@ class Passes:
         x = torch.randn(shape, generator=gen, device=dev)
         x2 = torch.randn(shape, generator=gen, device=dev)
         features: list[torch.Tensor] = []
-        pool = net.global_pooling  # xautodl nets: the feature map before global average pooling
-        handle = pool.register_forward_hook(lambda m, inp, out: features.append(inp[0]))
+        handle = _global_pool(net).register_forward_hook(lambda m, inp, out: features.append(inp[0]))
         with train_mode(net), _hooks([handle]), torch.no_grad():
             functional_call(net, {**params, **buffers}, (x,))
             functional_call(net, {**params, **buffers}, (x + ZEN_MIXUP * x2,))
@@ -245,6 +244,19 @@ class Passes:
 
     def _weights(self) -> list[torch.Tensor]:
         return [p.detach() for p in self.net.parameters()]
+
+
+def _global_pool(net: nn.Module) -> nn.Module:
+    """The global average pooling whose input is the feature map Zen-score measures: xautodl's
+    ``global_pooling``, else the net's last AdaptiveAvgPool2d."""
+    pool = getattr(net, "global_pooling", None)
+    if pool is None:
+        pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+        if not pools:
+            raise ValueError(f"zen needs the feature map before global average pooling, and "
+                             f"{type(net).__name__} has no global_pooling attribute or AdaptiveAvgPool2d")
+        pool = pools[-1]
+    return pool
 
 
 def _weight_names(net: nn.Module, layers: list[nn.Module]) -> list[str]:

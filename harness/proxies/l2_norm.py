@@ -1,7 +1,7 @@
 """L2 norm of the weights (NAS-Bench-Suite-Zero, Krishnakumar et al. 2022).
 
 score = sum over Conv2d/Linear layers of ||W||_2 (Frobenius norm of the initial weights). Data-free; no
-forward pass. Higher = better.
+forward pass (no network mode); each norm in the weights' float32, summed in float64. Higher = better.
 """
 
 from harness.proxies import Proxy

@@ -1,7 +1,8 @@
 """Parameter count (NAS-Bench-Suite-Zero's ``params`` baseline), in millions.
 
 score = (number of parameters of every layer, BatchNorm included) / 1e6: NATS-Bench's ``params`` (MB)
-exactly. Data-free. Higher = better (bigger nets train to higher accuracy on NATS-Bench).
+exactly. Data-free: no forward pass, so no network mode; an integer count, returned as a float. Higher =
+better (bigger nets train to higher accuracy on NATS-Bench).
 """
 
 from harness.proxies import Proxy

@@ -5,7 +5,9 @@ The vote compares archs pairwise: arch i beats arch j when at least two of the t
 higher. It has no per-arch value on its own, so over a batch of archs the score of arch i is its Copeland
 score: the fraction of the other archs it beats (a tied pair, possible only when a proxy ties, counts 1/2).
 Ranking archs by it ranks them by the majority relation. Needs at least two archs; a NaN member score
-makes that proxy abstain (a pair it cannot order counts as its tie). Higher = better.
+makes that proxy abstain (a pair it cannot order counts as its tie). The members run as they do alone
+(synflow: float64, no BN; jacob_cov and snip: train mode, float32); the vote itself compares their float64
+scores. Higher = better.
 """
 
 import numpy as np
