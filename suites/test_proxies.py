@@ -97,5 +97,6 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
     benchmark.extra_info.update(record)
 
     assert len(record["scores"]) == len(archs)
-    if isinstance(registered, Proxy):  # the timed computation is the ranked one
-        assert value == pytest.approx(scores[0], rel=1e-5, nan_ok=True)
+    if isinstance(registered, Proxy):  # the timed computation is the ranked one; a score read from a store
+        # may come from a sweep worker's single thread, and GraSP's cancelling float32 sum then differs ~1e-4
+        assert value == pytest.approx(scores[0], rel=1e-3, nan_ok=True)
