@@ -101,16 +101,23 @@ def _npz(relative: str, data, images_key: str, labels_key: str, side: int) -> tu
     """Images (uint8 NHWC, ``side`` x ``side``) and labels of an archive under the data root, checked, with
     an error naming the file when it is unreadable or not what the harness expects."""
     path = data_file(relative, data)
+    unreadable = f"image archive {path} is unreadable ({{}}); restore the data folder's copy"
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError:  # numpy would have to unpickle it, which the harness never does
+        raise DataNotFoundError(unreadable.format("not an .npz archive")) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataNotFoundError(unreadable.format(f"{type(exc).__name__}: {exc}")) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataNotFoundError(unreadable.format("a single .npy array, not an .npz archive"))
+    try:
+        with archive:
             arrays = {key: archive[key] for key in (images_key, labels_key) if key in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataNotFoundError(f"image archive {path} is unreadable ({type(exc).__name__}: {exc}); "
-                                "restore the data folder's copy") from None
-    missing = [key for key in (images_key, labels_key) if key not in arrays]
+        raise DataNotFoundError(unreadable.format(f"{type(exc).__name__}: {exc}")) from None
     images, labels = arrays.get(images_key), arrays.get(labels_key)
-    if missing or images.dtype != np.uint8 or images.shape[1:] != (side, side, 3) or \
-            labels.shape != (len(images),):
+    if images is None or labels is None or images.dtype != np.uint8 or images.ndim != 4 or \
+            images.shape[1:] != (side, side, 3) or labels.shape != (images.shape[0],):
         found = {key: (str(a.dtype), a.shape) for key, a in arrays.items()}
         raise DataNotFoundError(f"image archive {path}: expected uint8 {images_key!r} of shape (N, {side}, "
                                 f"{side}, 3) and {labels_key!r} of shape (N,); found {found}")

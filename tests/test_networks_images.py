@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.bench import DATASETS
+from harness.errors import DataNotFoundError
 from harness.images import MEAN_STD, load_batch, load_dataset_pickle
 from harness.networks import NUM_CLASSES, build_network
 
@@ -148,3 +149,29 @@ def test_user_pickle_with_foreign_globals_is_refused(tmp_path):
         load_dataset_pickle(path)
     with pytest.raises(FileNotFoundError):
         load_batch("cifar100", 4, images_dir=tmp_path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"garbage, not an archive", "unreadable"),
+    ("npy", "not an .npz archive"),
+    ("no-labels", "expected uint8 'images' of shape"),
+    ("wrong-shape", "expected uint8 'images' of shape"),
+])
+def test_broken_image_archive_is_a_clear_error_naming_it(tmp_path, content, message):
+    path = tmp_path / "images" / "cifar10-train-2000.npz"
+    path.parent.mkdir()
+    images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    if content == "npy":
+        with open(path, "wb") as fh:
+            np.save(fh, images)
+    elif content == "no-labels":
+        with open(path, "wb") as fh:
+            np.savez(fh, images=images)
+    elif content == "wrong-shape":
+        with open(path, "wb") as fh:
+            np.savez(fh, images=images[:, :16], labels=np.zeros(4, dtype=np.int64))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataNotFoundError, match=message) as info:
+        load_batch("cifar10", 2, data=tmp_path)
+    assert str(path) in str(info.value) and "allow_pickle" not in str(info.value)
