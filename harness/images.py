@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,9 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     rng = np.random.default_rng(seed)
     if images_dir is not None:
-        images, labels, source = _from_user_files(dataset, Path(images_dir), batch_size, rng)
+        # absolute: the source names the folder, and the source is part of a stored score's key
+        images, labels, source = _from_user_files(dataset, Path(images_dir).expanduser().resolve(), batch_size,
+                                                  rng)
     elif dataset == "cifar10":
         images, labels, source = _cifar10_sample(batch_size, rng, data)
     else:
@@ -97,35 +100,38 @@ def _choose(n_available: int, k: int, rng: np.random.Generator, what: str) -> np
     return rng.choice(n_available, size=k, replace=False)
 
 
-def _npz(relative: str, data, images_key: str, labels_key: str, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Images (uint8 NHWC, ``side`` x ``side``) and labels of an archive under the data root, checked, with
-    an error naming the file when it is unreadable or not what the harness expects."""
+def _npz(relative: str, data, images_key: str, labels_key: str, side: int,
+         classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images (uint8 NHWC, ``side`` x ``side``) and integer labels in 0..classes-1 of an archive under the
+    data root, checked, with an error naming the file when it is unreadable or not what the harness expects."""
     path = data_file(relative, data)
     unreadable = f"image archive {path} is unreadable ({{}}); restore the data folder's copy"
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError:  # numpy would have to unpickle it, which the harness never does
         raise DataNotFoundError(unreadable.format("not an .npz archive")) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataNotFoundError(unreadable.format(f"{type(exc).__name__}: {exc}")) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataNotFoundError(unreadable.format("a single .npy array, not an .npz archive"))
     try:
         with archive:
             arrays = {key: archive[key] for key in (images_key, labels_key) if key in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataNotFoundError(unreadable.format(f"{type(exc).__name__}: {exc}")) from None
     images, labels = arrays.get(images_key), arrays.get(labels_key)
     if images is None or labels is None or images.dtype != np.uint8 or images.ndim != 4 or \
-            images.shape[1:] != (side, side, 3) or labels.shape != (images.shape[0],):
+            images.shape[1:] != (side, side, 3) or labels.shape != (images.shape[0],) or \
+            labels.dtype.kind not in "iu" or (labels.size and not 0 <= labels.min() <= labels.max() < classes):
         found = {key: (str(a.dtype), a.shape) for key, a in arrays.items()}
         raise DataNotFoundError(f"image archive {path}: expected uint8 {images_key!r} of shape (N, {side}, "
-                                f"{side}, 3) and {labels_key!r} of shape (N,); found {found}")
+                                f"{side}, 3) and integer {labels_key!r} of shape (N,) in 0..{classes - 1}; "
+                                f"found {found}")
     return images, labels.astype(np.int64)
 
 
 def _cifar10_sample(k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:
-    images, labels = _npz(CIFAR10_SAMPLE, data, "images", "labels", 32)
+    images, labels = _npz(CIFAR10_SAMPLE, data, "images", "labels", 32, 10)
     idx = _choose(len(labels), k, rng, CIFAR10_SAMPLE)
     return images[idx], labels[idx], f"{k} real CIFAR-10 training images from {CIFAR10_SAMPLE}"
 
@@ -134,10 +140,10 @@ def _stand_in(dataset: str, k: int, rng: np.random.Generator, data) -> tuple[np.
     """Real images of the dataset where any exist, topped up with CIFAR-10 training images."""
     n_classes = NUM_CLASSES[dataset]
     if dataset == "cifar100":
-        real, real_classes = _npz(SAMPLES_20, data, "cifar100_images", "cifar100_labels", 32)
+        real, real_classes = _npz(SAMPLES_20, data, "cifar100_images", "cifar100_labels", 32, 100)
         real_what = f"real CIFAR-100 test images from {SAMPLES_20}"
     else:
-        real, real_classes = _npz(SAMPLES_20, data, "imagenet_box16_images", "imagenet_labels_in1k", 16)
+        real, real_classes = _npz(SAMPLES_20, data, "imagenet_box16_images", "imagenet_labels_in1k", 16, 1000)
         real_what = (f"real ImageNet val images (box 16x16, label = in1k label mod 120, next free label "
                      f"where classes fold together) from {SAMPLES_20}")
     classes = sorted(set(real_classes.tolist()))

@@ -46,12 +46,22 @@ class Meter:
         self._sync()
         self._started = _time.perf_counter()
 
-    def __enter__(self) -> Self:
+    def restart_memory(self) -> None:
+        """Forget the CUDA peak so far, keeping the start level (an out-of-memory attempt retried on a split
+        batch: what it held is freed, and the peak that counts is the attempt that fits)."""
         if self.memory and self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
+
+    def __enter__(self) -> Self:
+        if self.memory and self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
             self._cuda_start = torch.cuda.memory_allocated(self.device)
+            self.restart_memory()
         elif self.memory:
+            if torch.autograd._profiler_enabled():  # a nested trace would leave one of the two empty
+                raise RuntimeError("CPU memory is traced with torch's profiler, and another profiler is "
+                                   "running: measure memory outside it")
             self._profiler = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
             self._profiler.__enter__()
         self.resume()
@@ -71,8 +81,10 @@ class Meter:
 def peak_traced_bytes(prof: profile) -> int:
     """Highest running total of the CPU allocations and frees a ``profile_memory`` trace recorded, in time
     order (the trace's ``[memory]`` events, the ones torch's own "CPU Mem" columns are built from)."""
-    events = [e for e in prof.profiler.kineto_results.events()
-              if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU]
+    recorded = list(prof.profiler.kineto_results.events())
+    if not recorded:  # a profiler started inside the block takes the trace over
+        raise RuntimeError("the memory trace is empty: was another profiler started inside the measured block?")
+    events = [e for e in recorded if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU]
     level = peak = 0
     for event in sorted(events, key=lambda e: e.start_ns()):
         level += event.nbytes()

@@ -53,7 +53,7 @@ def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: 
         net = build_network(space, arch, dataset, seed).to(dev)
         meter.resume()
         value = _split_on_oom(lambda split: proxy(net, data.inputs, data.targets, F.cross_entropy, split),
-                              len(data), dev)
+                              len(data), dev, meter.restart_memory)
     return ScoreResult(value, meter.seconds, meter.peak_bytes, str(dev))
 
 
@@ -139,9 +139,11 @@ def _per_arch(name: str) -> Proxy:
                      f"two or more archs")
 
 
-def _split_on_oom(run: Callable[[int], T], n: int, device: torch.device) -> T:
-    """``run(split)`` with split = 1, 2, 4, ... up to one image per chunk while CUDA runs out of memory
-    (chunks may differ in size by one image, so any batch size splits evenly enough)."""
+def _split_on_oom(run: Callable[[int], T], n: int, device: torch.device,
+                  on_retry: Callable[[], None] = lambda: None) -> T:
+    """``run(split)`` while CUDA runs out of memory, each retry on the smallest divisor of the batch at least
+    twice the last split (equal chunks, as zero-cost-nas's ``split_data``, so every image weighs the same),
+    up to one image per chunk."""
     split = 1
     while True:
         try:
@@ -149,5 +151,7 @@ def _split_on_oom(run: Callable[[int], T], n: int, device: torch.device) -> T:
         except torch.cuda.OutOfMemoryError:
             if device.type != "cuda" or split >= n:
                 raise
-            split = min(2 * split, n)
-            torch.cuda.empty_cache()
+        # outside the handler, whose traceback would keep the failed attempt's tensors alive
+        split = next(d for d in range(2 * split, n + 1) if n % d == 0) if 2 * split <= n else n
+        torch.cuda.empty_cache()
+        on_retry()

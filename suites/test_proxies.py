@@ -99,4 +99,5 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
     assert len(record["scores"]) == len(archs)
     if isinstance(registered, Proxy):  # the timed computation is the ranked one; a score read from a store
         # may come from a sweep worker's single thread, and GraSP's cancelling float32 sum then differs ~1e-4
-        assert value == pytest.approx(scores[0], rel=1e-3, nan_ok=True)
+        rel = 1e-3 if suite.store is not None else 1e-5
+        assert value == pytest.approx(scores[0], rel=rel, nan_ok=True)

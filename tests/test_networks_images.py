@@ -156,6 +156,7 @@ def test_user_pickle_with_foreign_globals_is_refused(tmp_path):
     ("npy", "not an .npz archive"),
     ("no-labels", "expected uint8 'images' of shape"),
     ("wrong-shape", "expected uint8 'images' of shape"),
+    ("label-10", "integer 'labels' of shape \\(N,\\) in 0..9"),
 ])
 def test_broken_image_archive_is_a_clear_error_naming_it(tmp_path, content, message):
     path = tmp_path / "images" / "cifar10-train-2000.npz"
@@ -167,6 +168,9 @@ def test_broken_image_archive_is_a_clear_error_naming_it(tmp_path, content, mess
     elif content == "no-labels":
         with open(path, "wb") as fh:
             np.savez(fh, images=images)
+    elif content == "label-10":
+        with open(path, "wb") as fh:
+            np.savez(fh, images=images, labels=np.array([0, 3, 9, 10]))
     elif content == "wrong-shape":
         with open(path, "wb") as fh:
             np.savez(fh, images=images[:, :16], labels=np.zeros(4, dtype=np.int64))

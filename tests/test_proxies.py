@@ -89,6 +89,10 @@ def test_proxies_score_a_plain_torch_net(batch):
     no_pool = torch.nn.Sequential(*body, torch.nn.Flatten(), torch.nn.Linear(8 * 32 * 32, 10))
     with pytest.raises(ValueError, match="zen needs the feature map before global average pooling"):
         get_proxy("zen")(no_pool, batch.inputs, batch.targets)
+    no_stats = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8, track_running_stats=False),
+                                   torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 10))
+    with pytest.raises(ValueError, match="running variances"):
+        get_proxy("zen")(no_stats, batch.inputs, batch.targets)
 
 
 def test_split_batch_accumulates(net, batch):

@@ -45,7 +45,19 @@ def test_cpu_peak_memory_is_the_computation_s_not_the_process_s(tss_oracle, data
         score("snip", tss_oracle.space, 284, "cifar10", load_batch("cifar10", 8, data=data_root), memory=True)
 
 
-@pytest.mark.parametrize(("n", "fits_at", "tried"), [(64, 3, [1, 2, 4]), (7, 7, [1, 2, 4, 7])])
+def test_cpu_memory_is_refused_inside_another_profiler():
+    from torch.profiler import profile
+
+    from harness.meter import Meter
+
+    with profile(), pytest.raises(RuntimeError, match="another profiler is running"):
+        Meter(torch.device("cpu"), time=False, memory=True).__enter__()
+    with pytest.raises(RuntimeError, match="trace is empty"), \
+            Meter(torch.device("cpu"), time=False, memory=True), profile():
+        torch.ones(1000).sum()
+
+
+@pytest.mark.parametrize(("n", "fits_at", "tried"), [(64, 3, [1, 2, 4]), (7, 7, [1, 7]), (100, 6, [1, 2, 4, 10])])
 def test_cuda_out_of_memory_splits_the_batch(n, fits_at, tried):
     calls = []
 

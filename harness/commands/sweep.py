@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.suite_config import parse_data_dir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", choices=("tss", "sss"), default="tss")
@@ -24,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SQLite result store (created if missing)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--images-dir", default=None, metavar="PATH",
+    parser.add_argument("--images-dir", default=None, metavar="PATH", type=parse_data_dir,
                         help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
                              "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
     parser.add_argument("--device", default="cpu")

@@ -216,15 +216,20 @@ class Passes:
         shape, dev = tuple(self.inputs.shape), self.inputs.device
         x = torch.randn(shape, generator=gen, device=dev)
         x2 = torch.randn(shape, generator=gen, device=dev)
-        features: list[torch.Tensor] = []
-        handle = _global_pool(net).register_forward_hook(lambda m, inp, out: features.append(inp[0]))
-        with train_mode(net), _hooks([handle]), torch.no_grad():
+        features: list[torch.Tensor] = []  # inputs of the global pooling, in call order
+        handles = [pool.register_forward_hook(lambda m, inp, out: features.append(inp[0]))
+                   for pool in _global_pools(net)]
+        with train_mode(net), _hooks(handles), torch.no_grad():
             functional_call(net, {**params, **buffers}, (x,))
+            first = features[-1]  # the last global pooling called is the one before the classifier
             functional_call(net, {**params, **buffers}, (x + ZEN_MIXUP * x2,))
-        delta = torch.sum(torch.abs(features[0] - features[1]), dim=[1, 2, 3]).mean()
+        delta = torch.sum(torch.abs(first - features[-1]), dim=[1, 2, 3]).mean()
         log_bn = 0.0
         for name, module in net.named_modules():
             if isinstance(module, nn.BatchNorm2d):
+                if f"{name}.running_var" not in buffers:
+                    raise ValueError(f"zen reads BatchNorm running variances, and {name} keeps none "
+                                     "(track_running_stats=False)")
                 log_bn += float(torch.log(torch.sqrt(torch.mean(buffers[f"{name}.running_var"]))))
         return float(torch.log(delta)) + log_bn
 
@@ -246,17 +251,18 @@ class Passes:
         return [p.detach() for p in self.net.parameters()]
 
 
-def _global_pool(net: nn.Module) -> nn.Module:
-    """The global average pooling whose input is the feature map Zen-score measures: xautodl's
-    ``global_pooling``, else the net's last AdaptiveAvgPool2d."""
+def _global_pools(net: nn.Module) -> list[nn.Module]:
+    """Candidates for the global average pooling whose input Zen-score measures: xautodl's
+    ``global_pooling``, else every AdaptiveAvgPool2d to 1x1 (the last one called in a forward is used, so a
+    squeeze-and-excitation pool inside a block is passed over)."""
     pool = getattr(net, "global_pooling", None)
-    if pool is None:
-        pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
-        if not pools:
-            raise ValueError(f"zen needs the feature map before global average pooling, and "
-                             f"{type(net).__name__} has no global_pooling attribute or AdaptiveAvgPool2d")
-        pool = pools[-1]
-    return pool
+    if pool is not None:
+        return [pool]
+    pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1))]
+    if not pools:
+        raise ValueError(f"zen needs the feature map before global average pooling, and {type(net).__name__} "
+                         "has no global_pooling attribute or AdaptiveAvgPool2d(1)")
+    return pools
 
 
 def _weight_names(net: nn.Module, layers: list[nn.Module]) -> list[str]:
