@@ -55,8 +55,7 @@ class Meter:
 
     def __enter__(self) -> Self:
         if self.memory and self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            self._cuda_start = torch.cuda.memory_allocated(self.device)
+            self._cuda_start = torch.cuda.memory_allocated(self.device)  # the allocator's count: no sync needed
             self.restart_memory()
         elif self.memory:
             if torch.autograd._profiler_enabled():  # a nested trace would leave one of the two empty

@@ -152,6 +152,6 @@ def _split_on_oom(run: Callable[[int], T], n: int, device: torch.device,
             if device.type != "cuda" or split >= n:
                 raise
         # outside the handler, whose traceback would keep the failed attempt's tensors alive
-        split = next(d for d in range(2 * split, n + 1) if n % d == 0) if 2 * split <= n else n
+        split = next(d for d in range(min(2 * split, n), n + 1) if n % d == 0)
         torch.cuda.empty_cache()
         on_retry()
