@@ -1,21 +1,20 @@
-"""Benchmark: where GraSP's time goes, and how much a perfect BatchNorm double backward could save.
+"""Benchmark: where GraSP's time goes, with the stock layers and with the harness's train-pass layers.
 
     python benchmarks/grasp_breakdown.py [--archs 15] [--batch 64] [--threads 2] [--data DIR]
 
 GraSP (the slowest of the six zero-cost-nas proxies) is one train-mode forward, a backward with
-``create_graph`` and a double backward for H g. This prints the median seconds per arch of each phase, then
-the same pass with BatchNorm's double backward replaced by a stub that costs one multiply and returns a
-WRONG value: its time is a lower bound for any BatchNorm kernel, not a score. The difference is the most a
-faster BatchNorm double backward could save; the rest is convolutions and the other layers.
+``create_graph`` and a double backward for H g. This prints the median seconds per arch of each phase,
+once with PyTorch's own BatchNorm and average pooling and once inside ``fast_layers`` (the harness's
+train pass: hand-written BatchNorm double backward, stride-1 pooling as shifted adds), alternating the
+two on every arch so that the machine's drift hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -26,53 +25,8 @@ from torch import nn
 from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.networks import build_network
+from harness.proxies._fast_layers import fast_layers
 from harness.proxies._passes import logits_of, train_mode, weight_layers
-
-
-class _BackwardWithStubDouble(torch.autograd.Function):
-    """BatchNorm's exact backward, whose own backward is a one-multiply stub (timing bound only)."""
-
-    @staticmethod
-    def forward(ctx, gy, x, weight, mean, invstd, eps):
-        ctx.save_for_backward(weight, invstd)
-        gx, _, _ = torch.ops.aten.native_batch_norm_backward(
-            gy, x, weight, None, None, mean, invstd, True, eps, [True, False, False])
-        return gx
-
-    @staticmethod
-    def backward(ctx, ggx):
-        weight, invstd = ctx.saved_tensors
-        return ggx * (weight * invstd)[None, :, None, None], None, None, None, None, None
-
-
-class _BatchNormStub(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, weight, bias, eps):
-        y, mean, invstd = torch.ops.aten.native_batch_norm(x, weight, bias, None, None, True, 0.1, eps)
-        ctx.save_for_backward(x, weight, mean, invstd)
-        ctx.eps = eps
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, weight, mean, invstd = ctx.saved_tensors
-        return _BackwardWithStubDouble.apply(gy, x, weight, mean, invstd, ctx.eps), None, None, None
-
-
-def _stubbed_forward(module: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
-    return _BatchNormStub.apply(x, module.weight, module.bias, module.eps)
-
-
-@contextmanager
-def stub_batchnorm(net: nn.Module):
-    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
-    for m in norms:
-        m.forward = functools.partial(_stubbed_forward, m)
-    try:
-        yield
-    finally:
-        for m in norms:
-            del m.forward
 
 
 def grasp_phases(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> list[float]:
@@ -103,15 +57,15 @@ def main() -> None:
     batch = load_batch("cifar10", args.batch, seed=args.seed, data=args.data)
     archs = np.random.default_rng(args.seed).choice(space.size, size=50, replace=False)[:args.archs]  # bench_proxies'
 
-    exact, stub = [], []
-    for arch in archs:
+    layers = {"stock BatchNorm and pooling": nullcontext, "harness train pass (fast_layers)": fast_layers}
+    times: dict[str, list[list[float]]] = {label: [] for label in layers}
+    for i, arch in enumerate(archs):
         net = build_network(space, int(arch), "cifar10", args.seed)
-        exact.append(grasp_phases(net, batch.inputs, batch.targets))
-        with stub_batchnorm(net):
-            stub.append(grasp_phases(net, batch.inputs, batch.targets))
-    exact_a, stub_a = np.array(exact), np.array(stub)
+        for label in list(layers)[::(-1) ** i]:  # alternate which goes first
+            with layers[label](net):
+                times[label].append(grasp_phases(net, batch.inputs, batch.targets))
     rows = [[label, *(f"{v:.3f}" for v in np.median(a, axis=0)), f"{np.median(a.sum(axis=1)):.3f}"]
-            for label, a in (("exact GraSP", exact_a), ("BatchNorm double backward stubbed", stub_a))]
+            for label, a in ((label, np.array(t)) for label, t in times.items())]
     print(f"{args.archs} TSS archs, cifar10, batch {args.batch}, torch threads {args.threads}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, load average {os.getloadavg()[0]:.1f}")
     print(tabulate(rows, headers=["median s/arch", "forward", "backward (create_graph)", "double backward",

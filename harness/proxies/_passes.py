@@ -18,6 +18,9 @@ train-mode BatchNorm statistics are restored, and synflow / zen run on substitut
 | ``flops``        | float32, one image             | multiply-accumulates of Conv2d / Linear (FlopCounterMode)  |
 | ``weights``      | none                           | the parameters themselves                                  |
 
+The train-mode pass runs BatchNorm and stride-1 average pooling through ``_fast_layers`` (the stock
+layers' values, cheaper double backward for GraSP).
+
 ``split`` > 1 runs the batch-dependent backward passes in that many chunks, accumulating as zero-cost-nas's
 ``split_data`` does (CUDA out-of-memory fallback); ``relu_codes`` always uses the whole batch.
 """
@@ -32,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
+
+from harness.proxies._fast_layers import fast_layers
 
 TRAIN_PASS = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
 PASS_NAMES = TRAIN_PASS + ("synflow", "zen", "flops", "weights")
@@ -145,7 +150,7 @@ class Passes:
             handles += [m.register_forward_hook(_code_kernel(kernel)) for m in net.modules()
                         if isinstance(m, nn.ReLU)]
         grad_enabled = ce or "input_jacobian" in want
-        with train_mode(net), _hooks(handles), torch.set_grad_enabled(grad_enabled):
+        with train_mode(net), fast_layers(net), _hooks(handles), torch.set_grad_enabled(grad_enabled):
             for part in parts:
                 x = self.inputs[part].detach().requires_grad_("input_jacobian" in want)
                 logits = logits_of(net(x))
