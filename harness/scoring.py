@@ -50,7 +50,7 @@ def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: 
     with Meter(dev, time, memory) as meter:
         if not include_build:
             meter.pause()
-        net = build_network(space, arch, dataset, seed).to(dev)
+        net = build_network(space, arch, dataset, seed, dev)
         meter.resume()
         value = _split_on_oom(lambda split: proxy(net, data.inputs, data.targets, F.cross_entropy, split),
                               len(data), dev, meter.restart_memory)
@@ -63,7 +63,7 @@ def score_all(space: SearchSpace, arch: Arch, proxies: Sequence[str], dataset: s
     chosen = {name: _per_arch(name) for name in proxies}
     dev = torch.device(device)
     data = batch.to(dev)
-    net = build_network(space, arch, dataset, seed).to(dev)
+    net = build_network(space, arch, dataset, seed, dev)
     needs = set().union(*(p.needs for p in chosen.values())) if chosen else set()
 
     def run(split: int) -> dict[str, float]:

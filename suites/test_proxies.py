@@ -82,7 +82,7 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
     # Time the proxy on the sample's first network, built once (passes leave the network unchanged).
     batch = batches(case.dataset, case.seed).to(case.device)
     arch = int(archs[0])
-    net = build_network(oracle.space, arch, case.dataset, case.seed).to(case.device)
+    net = build_network(oracle.space, arch, case.dataset, case.seed, case.device)
     registered = get_proxy(case.proxy)
     value = benchmark.pedantic(timed_proxy(registered), args=(net, batch.inputs, batch.targets),
                                rounds=suite.timing_rounds, warmup_rounds=1)

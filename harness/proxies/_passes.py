@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from harness.networks import compute_layout
 from harness.proxies._fast_layers import fast_layers
 
 TRAIN_PASS = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
@@ -107,6 +108,8 @@ class Passes:
 
     def __init__(self, net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
                  loss_fn: LossFn = F.cross_entropy, needs: Iterable[str] = (), split: int = 1):
+        if inputs.dim() == 4:  # images: in the layout the harness builds nets in
+            inputs = inputs.contiguous(memory_format=compute_layout(inputs.device))
         self.net, self.inputs, self.targets, self.loss_fn = net, inputs, targets, loss_fn
         self.needs = frozenset(needs)
         unknown = self.needs - set(PASS_NAMES)
