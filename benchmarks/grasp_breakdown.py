@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from tabulate import tabulate
 from torch import nn
 
+import harness
 from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.networks import build_network
@@ -67,7 +68,7 @@ def main() -> None:
     rows = [[label, *(f"{v:.3f}" for v in np.median(a, axis=0)), f"{np.median(a.sum(axis=1)):.3f}"]
             for label, a in ((label, np.array(t)) for label, t in times.items())]
     print(f"{args.archs} TSS archs, cifar10, batch {args.batch}, torch threads {args.threads}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, load average {os.getloadavg()[0]:.1f}")
+          f"OpenMP wait policy {harness.OMP_WAIT_POLICY}, load average {os.getloadavg()[0]:.1f}")
     print(tabulate(rows, headers=["median s/arch", "forward", "backward (create_graph)", "double backward",
                                   "total"], tablefmt="github"))
 
