@@ -5,13 +5,16 @@ import sys
 
 # OpenMP's default spin-waiting makes torch's CPU kernels 3-30x slower whenever another process shares the
 # cores (measured here: synflow+nwot 0.14 -> 4.5 s per arch on 2 busy cores; six proxies 2.0 s passive vs
-# 7.0 s with even a short GOMP_SPINCOUNT=20000, two processes on 2 cores). Passive waiting costs 15-25% on a
-# dedicated machine: set OMP_WAIT_POLICY=ACTIVE there. It must be set before torch starts its OpenMP
-# runtime (libgomp reads it when torch loads it); a user's own setting wins.
-#: The wait policy torch's OpenMP runtime started with in this process: the user's setting, else PASSIVE
-#: when the harness was imported before torch, else libgomp's default (spin ~300k iterations, then sleep).
-OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY") or (
-    "unset (libgomp default: spin, then sleep)" if "torch" in sys.modules else "PASSIVE")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # for this process if torch is not loaded yet, and children
+# 7.0 s with even a short GOMP_SPINCOUNT=20000, two processes on 2 cores). Passive waiting costs 20-30% on a
+# dedicated machine (session 4: six proxies 1.10-1.21 vs 0.83-0.93 s): there, set OMP_WAIT_POLICY=ACTIVE.
+# The runtime reads the variable once, when torch loads it, so this default only takes effect when the
+# harness is imported first (the CLI, pytest, make); it is also inherited by child processes. A user's own
+# non-empty setting wins.
+_user_policy = os.environ.get("OMP_WAIT_POLICY", "").strip()
+#: The wait policy torch's OpenMP runtime started with in this process, as a label for benchmark output.
+OMP_WAIT_POLICY = _user_policy.upper() or (
+    "the OpenMP runtime's default (spin, then sleep)" if "torch" in sys.modules else "PASSIVE")
+if not _user_policy:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # part of every stored score's key: bump when computed values change

@@ -42,21 +42,14 @@ def net_config(space: SearchSpace, arch: Arch, dataset: str) -> dict:
     raise ValueError(f"unknown space {space.name!r}; valid spaces: tss, sss")
 
 
-def compute_layout(device: torch.device | str) -> torch.memory_format:
-    """The memory layout proxies run in: channels_last on CPU, where oneDNN's convolutions (forward, backward
-    and GraSP's double backward) are faster in it (the six zero-cost-nas proxies ~7% per arch); the default
-    on CUDA, where it was not measured. Values differ from the default layout only by float32 rounding."""
-    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
-
-
 def build_network(space: SearchSpace, arch: Arch, dataset: str, seed: int = 0,
                   device: torch.device | str = "cpu") -> nn.Module:
-    """The freshly initialised (train-mode, float32) network of ``arch`` for ``dataset`` on ``device``, in
-    the device's ``compute_layout`` (initialised on CPU, so the weights do not depend on the device)."""
+    """The freshly initialised (train-mode, float32) network of ``arch`` for ``dataset`` on ``device``
+    (initialised on CPU, so the weights do not depend on the device)."""
     from xautodl.models import get_cell_based_tiny_net
 
     config = net_config(space, arch, dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(space, space.index(arch), seed))
         net = get_cell_based_tiny_net(config)
-    return net.to(device, memory_format=compute_layout(device)).train()
+    return net.to(device).train()

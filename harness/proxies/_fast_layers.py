@@ -1,25 +1,29 @@
-"""Faster stand-ins for two stock layers in the proxies' train-mode pass, swapped in by ``fast_layers``.
-Both exist for GraSP's Hessian-gradient product (a double backward), where the stock layers cost a
-quarter of the time on CPU; everything a proxy sees equals the stock layers' values.
+"""Faster stand-ins for two stock layers in the proxies' train-mode pass on CPU, swapped in by
+``fast_layers``. Both exist for GraSP's Hessian-gradient product (a double backward), where the stock
+layers cost a quarter of the time on CPU. Every value equals the stock layers' except GraSP's, which
+changes by float32 rounding. Not used on CUDA, where the stock layers (cuDNN BatchNorm, one pooling kernel)
+were not measured against these.
 
 - Train-mode BatchNorm: forward and first backward call the same ATen kernels as ``nn.BatchNorm2d``
   (``native_batch_norm``, ``native_batch_norm_backward``), so outputs and gradients are bit-identical.
   Its backward of the backward is hand-written: autograd's composite formula makes about 30 full passes
   over the activation, this one 7 (three fused reductions by ``native_batch_norm_backward`` itself, then
-  three ``addcmul``). GraSP values change only by float32 rounding (<= 3e-5 relative where checked). The affine
+  three ``addcmul``). GraSP values change by float32 rounding (<= 3e-5 relative where checked). The affine
   parameters are constants here (no gradient): every train-pass proxy differentiates only Conv2d / Linear
-  weights and the input.
+  weights and the input. Exactly ``nn.BatchNorm1d/2d/3d`` are swapped (not subclasses with their own
+  forward, nor SyncBatchNorm).
 - Stride-1 average pooling (NAS-Bench-201's ``avg_pool_3x3``): the CPU kernel for NCHW tensors is scalar,
   about 4.5x slower at 32x32 than the same sums as nine shifted tensor adds, which this computes in the
   kernel's order (row-major over the window, divided by the same count), bit-identical in every order of
-  derivative (the backward is the same box sum over the padded, count-divided gradient).
+  derivative (the backward is the same box sum over the padded, count-divided gradient). Float32 and
+  float64 only (other dtypes, e.g. bfloat16, accumulate differently in ATen and keep the stock kernel).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +86,8 @@ class _BatchNormTrain(torch.autograd.Function):
 
 
 def _batchnorm_forward(module: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
+    if x.numel() == x.shape[1]:  # as the stock layer: no batch statistics from one value per channel
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
     weight = module.weight.detach() if module.weight is not None else None
     bias = module.bias.detach() if module.bias is not None else None
     return _BatchNormTrain.apply(x, weight, bias, module.eps)
@@ -146,34 +152,57 @@ class _AvgPoolTranspose(torch.autograd.Function):
         return _AvgPool.apply(gg, *ctx.args), None, None, None, None, None
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
+def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    """A pooling argument as (height, width), as ``F.avg_pool2d`` reads an int or a 1- or 2-tuple."""
+    t = (v,) if isinstance(v, int) else tuple(v)
+    return (t[0], t[0]) if len(t) == 1 else (t[0], t[1])
 
 
 def _avg_pool_forward(module: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
+    if x.dtype not in (torch.float32, torch.float64):
+        return nn.AvgPool2d.forward(module, x)
     return _AvgPool.apply(x, _pair(module.kernel_size), _pair(module.padding), module.count_include_pad)
 
 
 def _stride_one_pool(m: nn.Module) -> bool:
-    return (type(m) is nn.AvgPool2d and _pair(m.stride or m.kernel_size) == (1, 1) and not m.ceil_mode
-            and m.divisor_override is None)
+    """A plain ``nn.AvgPool2d`` with stride 1 and arguments the stock layer accepts (else it stays, and
+    raises its own error)."""
+    if type(m) is not nn.AvgPool2d or m.ceil_mode or m.divisor_override is not None:
+        return False
+    kernel, padding = _pair(m.kernel_size), _pair(m.padding)
+    return _pair(m.stride or m.kernel_size) == (1, 1) and all(0 <= p <= k // 2 for k, p in zip(kernel, padding))
+
+
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 @contextmanager
-def fast_layers(net: nn.Module) -> Iterator[None]:
-    """Every train-mode BatchNorm of ``net`` runs through ``_BatchNormTrain`` (running statistics are not
-    updated: the caller restores them anyway), every stride-1 ``nn.AvgPool2d`` through ``_AvgPool``;
-    the stock forwards are restored afterwards."""
-    swapped = []
-    for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training:
-            m.forward = functools.partial(_batchnorm_forward, m)
-            swapped.append(m)
-        elif _stride_one_pool(m):
-            m.forward = functools.partial(_avg_pool_forward, m)
-            swapped.append(m)
+def replaced_forwards(replacements: dict[nn.Module, Callable]) -> Iterator[None]:
+    """Each module's ``forward`` replaced, and whatever it was (an instance-level forward included)
+    restored afterwards, also on error and when nested."""
+    saved = {m: vars(m).get("forward") for m in replacements}
+    for m, forward in replacements.items():
+        m.forward = forward
     try:
         yield
     finally:
-        for m in swapped:
-            del m.forward
+        for m, forward in saved.items():
+            if forward is None:
+                del m.forward
+            else:
+                m.forward = forward
+
+
+def fast_layers(net: nn.Module) -> AbstractContextManager:
+    """Every train-mode ``nn.BatchNorm1d/2d/3d`` of ``net`` runs through ``_BatchNormTrain`` (running
+    statistics are not updated: the caller restores them anyway), every stride-1 ``nn.AvgPool2d`` through
+    ``_AvgPool``; modules that already have their own instance-level forward are left alone."""
+    replacements: dict[nn.Module, Callable] = {}
+    for m in net.modules():
+        if "forward" in vars(m):
+            continue
+        if type(m) in _BATCH_NORMS and m.training:
+            replacements[m] = functools.partial(_batchnorm_forward, m)
+        elif _stride_one_pool(m):
+            replacements[m] = functools.partial(_avg_pool_forward, m)
+    return replaced_forwards(replacements)

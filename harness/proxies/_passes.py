@@ -18,8 +18,8 @@ train-mode BatchNorm statistics are restored, and synflow / zen run on substitut
 | ``flops``        | float32, one image             | multiply-accumulates of Conv2d / Linear (FlopCounterMode)  |
 | ``weights``      | none                           | the parameters themselves                                  |
 
-The train-mode pass runs BatchNorm and stride-1 average pooling through ``_fast_layers`` (the stock
-layers' values, cheaper double backward for GraSP).
+On CPU the train-mode pass runs BatchNorm and stride-1 average pooling through ``_fast_layers`` (the
+stock layers' values, a cheaper double backward for GraSP).
 
 ``split`` > 1 runs the batch-dependent backward passes in that many chunks, accumulating as zero-cost-nas's
 ``split_data`` does (CUDA out-of-memory fallback); ``relu_codes`` always uses the whole batch.
@@ -28,7 +28,7 @@ layers' values, cheaper double backward for GraSP).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -36,8 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from harness.networks import compute_layout
-from harness.proxies._fast_layers import fast_layers
+from harness.proxies._fast_layers import fast_layers, replaced_forwards
 
 TRAIN_PASS = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
 PASS_NAMES = TRAIN_PASS + ("synflow", "zen", "flops", "weights")
@@ -76,17 +75,10 @@ def train_mode(net: nn.Module) -> Iterator[None]:
         net.train(was_training)
 
 
-@contextmanager
-def batchnorm_removed(net: nn.Module) -> Iterator[None]:
+def batchnorm_removed(net: nn.Module) -> AbstractContextManager:
     """BatchNorm layers as identities (synflow's ``bn=False`` copy), restored afterwards."""
-    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.forward = _identity
-    try:
-        yield
-    finally:
-        for m in norms:
-            del m.forward
+    return replaced_forwards({m: _identity for m in net.modules()
+                              if isinstance(m, nn.modules.batchnorm._BatchNorm)})
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -108,8 +100,6 @@ class Passes:
 
     def __init__(self, net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
                  loss_fn: LossFn = F.cross_entropy, needs: Iterable[str] = (), split: int = 1):
-        if inputs.dim() == 4:  # images: in the layout the harness builds nets in
-            inputs = inputs.contiguous(memory_format=compute_layout(inputs.device))
         self.net, self.inputs, self.targets, self.loss_fn = net, inputs, targets, loss_fn
         self.needs = frozenset(needs)
         unknown = self.needs - set(PASS_NAMES)
@@ -153,7 +143,8 @@ class Passes:
             handles += [m.register_forward_hook(_code_kernel(kernel)) for m in net.modules()
                         if isinstance(m, nn.ReLU)]
         grad_enabled = ce or "input_jacobian" in want
-        with train_mode(net), fast_layers(net), _hooks(handles), torch.set_grad_enabled(grad_enabled):
+        stand_ins = fast_layers(net) if self.inputs.device.type == "cpu" else nullcontext()
+        with train_mode(net), stand_ins, _hooks(handles), torch.set_grad_enabled(grad_enabled):
             for part in parts:
                 x = self.inputs[part].detach().requires_grad_("input_jacobian" in want)
                 logits = logits_of(net(x))
