@@ -10,7 +10,7 @@ the OpenMP wait policy the runtime started with. This script loads torch before 
 harness's PASSIVE default (threads sleep between parallel regions, which keeps concurrent processes from
 slowing each other 3-30x) does not apply here: unless ``OMP_WAIT_POLICY`` is set, OpenMP's own default
 (spin briefly, then sleep) is used, as in any torch script (zero-cost-nas's included). Run with
-``OMP_WAIT_POLICY=PASSIVE`` to time the harness's setting (20-30% slower on this 2-core machine).
+``OMP_WAIT_POLICY=PASSIVE`` to time the harness's setting (15-30% slower on this 2-core machine).
 """
 
 from __future__ import annotations
