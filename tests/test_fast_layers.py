@@ -91,11 +91,18 @@ def test_nested_use_and_a_forward_set_on_the_instance_are_restored():
 
 def test_only_plain_stride_one_pools_and_float_dtypes_take_the_fast_path():
     pools = [nn.AvgPool2d(3, 1, 1), nn.AvgPool2d(3, 1, 2), nn.AvgPool2d(3, 1, 1, ceil_mode=True),
-             nn.AvgPool2d((3,), 1, (1,))]
+             nn.AvgPool2d((3,), 1, (1,)), nn.AvgPool2d(1, 0), nn.AvgPool2d((3, 3, 3), 1)]
     with fast_layers(nn.Sequential(*pools)):
-        assert ["forward" in vars(p) for p in pools] == [True, False, False, True]
+        assert ["forward" in vars(p) for p in pools] == [True, False, False, True, False, False]
         x = torch.randn(1, 2, 5, 5, dtype=torch.bfloat16)
         assert torch.equal(pools[0](x), torch.nn.functional.avg_pool2d(x, 3, 1, 1))
+    with fast_layers(pool := nn.AvgPool2d(3, 1)), pytest.raises(RuntimeError, match="too small"):
+        pool(torch.randn(1, 1, 2, 2))  # the stock layer's error for a kernel larger than the input
+
+
+def test_batchnorm_keeps_the_stock_shape_error():
+    with fast_layers(bn := nn.BatchNorm2d(3).train()), pytest.raises(ValueError, match="expected 4D input"):
+        bn(torch.randn(4, 3, 5))
 
 
 def test_batchnorm_parameters_get_no_gradient_inside():
@@ -126,6 +133,9 @@ def test_passes_give_the_stock_values_but_for_grasp_rounding(tss_oracle, data_ro
         return {n: get_proxy(n).fn(p) for n in names}
 
     fast = scores()
+    net.eval()  # the train pass puts it in train mode before swapping its layers
+    assert scores() == fast
+    net.train()
     monkeypatch.setattr(passes_module, "fast_layers", lambda net: nullcontext())
     stock = scores()
     assert {n: fast[n] for n in names[:-1]} == {n: stock[n] for n in names[:-1]}

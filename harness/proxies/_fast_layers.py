@@ -14,8 +14,8 @@ were not measured against these.
   forward, nor SyncBatchNorm).
 - Stride-1 average pooling (NAS-Bench-201's ``avg_pool_3x3``): the CPU kernel for NCHW tensors is scalar,
   about 4.5x slower at 32x32 than the same sums as nine shifted tensor adds, which this computes in the
-  kernel's order (row-major over the window, divided by the same count), bit-identical in every order of
-  derivative (the backward is the same box sum over the padded, count-divided gradient). Float32 and
+  kernel's order (row-major over the window, divided by the same count), bit-identical (up to the sign of
+  a zero) in every order of derivative (the backward is the same box sum over the padded, count-divided gradient). Float32 and
   float64 only (other dtypes, e.g. bfloat16, accumulate differently in ATen and keep the stock kernel).
 """
 
@@ -86,7 +86,8 @@ class _BatchNormTrain(torch.autograd.Function):
 
 
 def _batchnorm_forward(module: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
-    if x.numel() == x.shape[1]:  # as the stock layer: no batch statistics from one value per channel
+    module._check_input_dim(x)  # the stock layer's errors: wrong rank, one value per channel
+    if x.numel() == x.shape[1]:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
     weight = module.weight.detach() if module.weight is not None else None
     bias = module.bias.detach() if module.bias is not None else None
@@ -152,25 +153,30 @@ class _AvgPoolTranspose(torch.autograd.Function):
         return _AvgPool.apply(gg, *ctx.args), None, None, None, None, None
 
 
-def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
-    """A pooling argument as (height, width), as ``F.avg_pool2d`` reads an int or a 1- or 2-tuple."""
+def _pair(v: int | tuple[int, ...]) -> tuple[int, int] | None:
+    """A pooling argument as (height, width), as ``F.avg_pool2d`` reads an int or a 1- or 2-tuple (None for
+    anything else)."""
     t = (v,) if isinstance(v, int) else tuple(v)
-    return (t[0], t[0]) if len(t) == 1 else (t[0], t[1])
+    return (t[0], t[0]) if len(t) == 1 else (t[0], t[1]) if len(t) == 2 else None
 
 
 def _avg_pool_forward(module: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
-    if x.dtype not in (torch.float32, torch.float64):
+    """The shifted-add pooling where it gives the stock values; else the stock layer (and its errors)."""
+    kernel, padding = _pair(module.kernel_size), _pair(module.padding)
+    fits = all(size + 2 * p - k + 1 >= 1 for size, k, p in zip(x.shape[-2:], kernel, padding))
+    if x.dim() not in (3, 4) or not fits or x.dtype not in (torch.float32, torch.float64):
         return nn.AvgPool2d.forward(module, x)
-    return _AvgPool.apply(x, _pair(module.kernel_size), _pair(module.padding), module.count_include_pad)
+    return _AvgPool.apply(x, kernel, padding, module.count_include_pad)
 
 
 def _stride_one_pool(m: nn.Module) -> bool:
-    """A plain ``nn.AvgPool2d`` with stride 1 and arguments the stock layer accepts (else it stays, and
-    raises its own error)."""
+    """A plain ``nn.AvgPool2d`` with stride 1 and a kernel and padding the stock layer accepts (else it
+    stays, and raises its own error)."""
     if type(m) is not nn.AvgPool2d or m.ceil_mode or m.divisor_override is not None:
         return False
     kernel, padding = _pair(m.kernel_size), _pair(m.padding)
-    return _pair(m.stride or m.kernel_size) == (1, 1) and all(0 <= p <= k // 2 for k, p in zip(kernel, padding))
+    return (_pair(m.stride) == (1, 1) and kernel is not None and padding is not None
+            and all(k > 0 and 0 <= p <= k // 2 for k, p in zip(kernel, padding)))
 
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -181,9 +187,9 @@ def replaced_forwards(replacements: dict[nn.Module, Callable]) -> Iterator[None]
     """Each module's ``forward`` replaced, and whatever it was (an instance-level forward included)
     restored afterwards, also on error and when nested."""
     saved = {m: vars(m).get("forward") for m in replacements}
-    for m, forward in replacements.items():
-        m.forward = forward
     try:
+        for m, forward in replacements.items():
+            m.forward = forward
         yield
     finally:
         for m, forward in saved.items():

@@ -143,8 +143,10 @@ class Passes:
             handles += [m.register_forward_hook(_code_kernel(kernel)) for m in net.modules()
                         if isinstance(m, nn.ReLU)]
         grad_enabled = ce or "input_jacobian" in want
-        stand_ins = fast_layers(net) if self.inputs.device.type == "cpu" else nullcontext()
-        with train_mode(net), stand_ins, _hooks(handles), torch.set_grad_enabled(grad_enabled):
+        on_cpu = self.inputs.device.type == "cpu"
+        # fast_layers after train_mode: it swaps the BatchNorms that are in train mode
+        with train_mode(net), fast_layers(net) if on_cpu else nullcontext(), _hooks(handles), \
+                torch.set_grad_enabled(grad_enabled):
             for part in parts:
                 x = self.inputs[part].detach().requires_grad_("input_jacobian" in want)
                 logits = logits_of(net(x))
