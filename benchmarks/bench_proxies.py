@@ -72,7 +72,8 @@ def main() -> None:
                      "" if target is None else f"<= {target}", verdict])
     print(f"{args.archs} TSS archs, cifar10, batch {args.batch}, torch threads {args.threads}, "
           f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, "
-          f"OpenMP wait policy {harness.OMP_WAIT_POLICY}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}")
+          f"OpenMP wait policy {harness.OMP_WAIT_POLICY}, "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}")
     print(tabulate(rows, headers=["proxy / mode", "median s/arch", "p90 s/arch", "target", ""],
                    tablefmt="github"))
 

@@ -65,8 +65,8 @@ def main() -> None:
         for label in list(layers)[::(-1) ** i]:  # alternate which goes first
             with layers[label](net):
                 times[label].append(grasp_phases(net, batch.inputs, batch.targets))
-    rows = [[label, *(f"{v:.3f}" for v in np.median(a, axis=0)), f"{np.median(a.sum(axis=1)):.3f}"]
-            for label, a in ((label, np.array(t)) for label, t in times.items())]
+    rows = [[label, *(f"{v:.3f}" for v in np.median(t, axis=0)), f"{np.median(np.sum(t, axis=1)):.3f}"]
+            for label, t in times.items()]
     print(f"{args.archs} TSS archs, cifar10, batch {args.batch}, torch threads {args.threads}, "
           f"OpenMP wait policy {harness.OMP_WAIT_POLICY}, load average {os.getloadavg()[0]:.1f}")
     print(tabulate(rows, headers=["median s/arch", "forward", "backward (create_graph)", "double backward",

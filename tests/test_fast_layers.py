@@ -23,7 +23,8 @@ def _derivatives(layer: nn.Module, x: torch.Tensor, gy: torch.Tensor, v: torch.T
 @pytest.mark.parametrize("layer, shape, affine, dtype", [
     (nn.BatchNorm2d, (4, 3, 5, 6), True, torch.float64), (nn.BatchNorm2d, (4, 3, 5, 6), False, torch.float64),
     (nn.BatchNorm1d, (6, 3), True, torch.float64), (nn.BatchNorm1d, (4, 3, 7), True, torch.float64),
-    (nn.BatchNorm3d, (2, 3, 2, 3, 4), True, torch.float64), (nn.BatchNorm2d, (16, 3, 7, 7), True, torch.float32)])
+    (nn.BatchNorm3d, (2, 3, 2, 3, 4), True, torch.float64),
+    (nn.BatchNorm2d, (16, 3, 7, 7), True, torch.float32)])
 def test_batchnorm_first_order_is_bit_identical_and_double_backward_matches(layer, shape, affine, dtype):
     """float64 checks the hand-written formula; float32 that rounding stays small."""
     torch.manual_seed(0)

@@ -15,8 +15,9 @@ were not measured against these.
 - Stride-1 average pooling (NAS-Bench-201's ``avg_pool_3x3``): the CPU kernel for NCHW tensors is scalar,
   about 4.5x slower at 32x32 than the same sums as nine shifted tensor adds, which this computes in the
   kernel's order (row-major over the window, divided by the same count), bit-identical (up to the sign of
-  a zero) in every order of derivative (the backward is the same box sum over the padded, count-divided gradient). Float32 and
-  float64 only (other dtypes, e.g. bfloat16, accumulate differently in ATen and keep the stock kernel).
+  a zero) in every order of derivative (the backward is the same box sum over the padded, count-divided
+  gradient). Float32 and float64 only (other dtypes, e.g. bfloat16, accumulate differently in ATen and keep
+  the stock kernel).
 """
 
 from __future__ import annotations
@@ -86,9 +87,8 @@ class _BatchNormTrain(torch.autograd.Function):
 
 
 def _batchnorm_forward(module: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
-    module._check_input_dim(x)  # the stock layer's errors: wrong rank, one value per channel
-    if x.numel() == x.shape[1]:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
+    module._check_input_dim(x)  # the stock layer's own checks: input rank, more than one value per channel
+    F._verify_batch_size(x.size())
     weight = module.weight.detach() if module.weight is not None else None
     bias = module.bias.detach() if module.bias is not None else None
     return _BatchNormTrain.apply(x, weight, bias, module.eps)
@@ -127,7 +127,8 @@ class _AvgPool(torch.autograd.Function):
         ctx.args = kernel, padding, count_include_pad, x.shape[-2], x.shape[-1]
         (kh, kw), (ph, pw) = kernel, padding
         out_h, out_w = x.shape[-2] + 2 * ph - kh + 1, x.shape[-1] + 2 * pw - kw + 1
-        counts = _window_counts(x.shape[-2], x.shape[-1], kernel, padding, count_include_pad, x.device, x.dtype)
+        height, width = x.shape[-2:]
+        counts = _window_counts(height, width, kernel, padding, count_include_pad, x.device, x.dtype)
         return _box_sum(F.pad(x, (pw, pw, ph, ph)), kernel, out_h, out_w).div_(counts)
 
     @staticmethod
