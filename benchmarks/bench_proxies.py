@@ -6,11 +6,9 @@
 Fixed TSS archs (a seeded sample), CIFAR-10 real images. ``alone`` times exclude building the net (as
 ``score`` does); ``score_all`` times include its one build. Targets: six-proxy score_all <= 1.0 s/arch,
 all proxies <= 2.0 s/arch (medians). The load average is printed (the numbers are wall times), and so is
-the OpenMP wait policy the runtime started with. This script loads torch before the harness, so the
-harness's PASSIVE default (threads sleep between parallel regions, which keeps concurrent processes from
-slowing each other 3-30x) does not apply here: unless ``OMP_WAIT_POLICY`` is set, OpenMP's own default
-(spin briefly, then sleep) is used, as in any torch script (zero-cost-nas's included). Run with
-``OMP_WAIT_POLICY=PASSIVE`` to time the harness's setting (15-30% slower on this 2-core machine).
+the OpenMP wait policy the runtime started with (``harness.OMP_WAIT_POLICY``: the environment's, else
+OpenMP's default, which spins briefly and then sleeps; ``OMP_WAIT_POLICY=PASSIVE``, which ``make test``
+uses, is about 20% slower here when nothing else runs).
 """
 
 from __future__ import annotations

@@ -9,11 +9,9 @@ any moment, a sweep loses at most the archs in flight; started again, it compute
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import functools
 import multiprocessing
 import os
-import platform
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from harness.malloc import keep_freed_memory
 from harness.spaces import SearchSpace, fixed_sample
 from harness.store import ResultStore, Row, ScoreKey
 
@@ -180,22 +179,17 @@ def score_unit(dataset: str, seed: int, device: str, unit: Unit,
 def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
                        shared: tuple[SearchSpace, object]) -> Result:
     """``score_unit`` in a Dask worker, after undoing the nanny's malloc setting."""
-    _adaptive_malloc()
+    _undo_nanny_malloc()
     return score_unit(dataset, seed, device, unit, shared)
 
 
 @functools.cache
-def _adaptive_malloc() -> None:
+def _undo_nanny_malloc() -> None:
     """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off glibc's adaptive mmap
     threshold: every large tensor is then mmapped and zero-filled afresh, and scoring ran 2-3x slower than in
-    a local worker. Fix the thresholds near the adaptive ones' ceiling instead (glibc only)."""
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ and platform.libc_ver()[0] == "glibc":
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest adaptive mmap threshold
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters from glibc's malloc.h
+    a local worker. The setting is the nanny's, not the user's, so the harness's own thresholds replace it."""
+    if "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        keep_freed_memory()
 
 
 # -- executors -------------------------------------------------------------------------------------------
