@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import harness
 from harness import suite_config as sc
 from harness.config import data_dir
 from harness.errors import DataNotFoundError
@@ -94,7 +95,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     cuda = torch.cuda.is_available()
     machine_info.update(torch_version=torch.__version__, cuda_version=torch.version.cuda,
                         gpu_name=torch.cuda.get_device_name(0) if cuda else None,
-                        cpu_threads=torch.get_num_threads())
+                        cpu_threads=torch.get_num_threads(), omp_wait_policy=harness.OMP_WAIT_POLICY)
 
 
 def _benchmarks(config: pytest.Config) -> list[dict[str, Any]]:

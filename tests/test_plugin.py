@@ -41,7 +41,7 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
 
     (saved,) = (pytester.path / "store").glob("*/0001_tiny.json")
     run = json.loads(saved.read_text())
-    assert {"torch_version", "cuda_version", "gpu_name", "cpu_threads"} <= run["machine_info"].keys()
+    assert {"torch_version", "cuda_version", "gpu_name", "cpu_threads", "omp_wait_policy"} <= run["machine_info"].keys()
     infos = [b["extra_info"] for b in run["benchmarks"]]
     proxy = next(i for i in infos if i["kind"] == "proxy" and i["proxy"] == "synflow")
     assert proxy["n_archs"] == 6 and len(proxy["scores"]) == 6 and proxy["seconds_per_arch"] > 0

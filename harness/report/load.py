@@ -27,7 +27,7 @@ PROXY_METRICS = ("spearman", "kendall", "pearson", "top1", "top5", "top10")
 SEARCHER_KEYS = ("searcher", "space", "dataset", "budget", "budget_kind", "optimum", "final_mean", "final_std")
 TRAJECTORY_KEYS = ("seed", "archs", "valid_accs", "incumbent_reported", "final_reported")
 MACHINE_FIELDS = ("node", "system", "release", "machine", "python_version", "torch_version", "cuda_version",
-                  "gpu_name", "cpu_threads")
+                  "gpu_name", "cpu_threads", "omp_wait_policy")
 
 
 @dataclass

@@ -17,8 +17,9 @@ from tabulate import tabulate
 from harness.spaces import SearchSpace
 
 RUN_COLUMNS = {"run": "run", "datetime": "date (UTC)", "commit": "commit", "node": "node", "cpu": "CPU",
-               "cpu_threads": "CPU threads", "gpu_name": "GPU", "torch_version": "torch",
-               "cuda_version": "CUDA", "python_version": "Python", "n_benchmarks": "benchmarks"}
+               "cpu_threads": "CPU threads", "omp_wait_policy": "OpenMP wait policy", "gpu_name": "GPU",
+               "torch_version": "torch", "cuda_version": "CUDA", "python_version": "Python",
+               "n_benchmarks": "benchmarks"}
 
 
 CORRELATION_LABELS = {"fdc_spearman": "fitness-distance correlation (Spearman)",
