@@ -6,7 +6,7 @@ from harness.malloc import keep_freed_memory, user_malloc_settings
 
 # OpenMP's wait policy is left to the user (and to torch's runtime default: spin briefly, then sleep), read
 # once when torch loads OpenMP. On this 2-core machine, for the six zero-cost-nas proxies: alone, the default
-# takes 1.00 s/arch and PASSIVE (threads sleep at once) 1.21 s; two such processes sharing the cores take
+# takes 1.01 s/arch and PASSIVE (threads sleep at once) 1.21 s; two such processes sharing the cores take
 # 4.1 s/arch each under the default and 1.8 s under PASSIVE. So set OMP_WAIT_POLICY=PASSIVE where processes
 # share cores; `make test` does, for the unit tests. An empty setting counts as unset.
 #: The wait policy torch's OpenMP runtime started with in this process, as a label for benchmark output.
