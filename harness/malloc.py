@@ -1,4 +1,4 @@
-"""glibc malloc thresholds that keep freed memory in the process for reuse.
+"""glibc malloc thresholds that keep freed memory in the process for reuse; set when ``harness`` is imported.
 
 Scoring a network allocates and frees tensors of a few MB thousands of times. Under glibc's adaptive
 thresholds the heap is trimmed (its free top returned to the OS) whenever more than twice the largest
@@ -17,19 +17,33 @@ import platform
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 MMAP_THRESHOLD = 32 << 20  # glibc's ceiling for its adaptive value; larger blocks are still mmapped
 TRIM_THRESHOLD = 1 << 30  # free heap kept before trimming (mallopt takes a C int)
-_GLIBC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+GLIBC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+DASK_NANNY_TRIM = "65536"  # what Dask's nanny puts in MALLOC_TRIM_THRESHOLD_ for its workers by default
+
+_keeping = False
 
 
-def user_malloc_settings() -> bool:
-    """Whether the environment sets glibc's malloc thresholds itself (its variables or tunables)."""
-    return (any(v in os.environ for v in _GLIBC_SETTINGS)
-            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
+def user_malloc_settings(dask_worker: bool = False) -> bool:
+    """Whether the environment sets glibc's malloc thresholds itself (its variables or tunables). In a Dask
+    worker, the nanny's default trim setting is not the user's: it switches glibc's adaptive thresholds off,
+    so that every large tensor is mmapped and zero-filled afresh (scoring ran 2-3x slower)."""
+    env = {k: os.environ[k] for k in GLIBC_SETTINGS if k in os.environ}
+    if dask_worker and env.get("MALLOC_TRIM_THRESHOLD_") == DASK_NANNY_TRIM:
+        del env["MALLOC_TRIM_THRESHOLD_"]
+    return bool(env) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
 
 
-def keep_freed_memory() -> bool:
-    """Fix the thresholds (glibc only); returns whether they were set."""
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    libc = ctypes.CDLL(None)
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(M_TRIM_THRESHOLD,
-                                                                                      TRIM_THRESHOLD))
+def keep_freed_memory(dask_worker: bool = False) -> bool:
+    """Fix the thresholds, on glibc and unless the user set them; returns whether this process keeps freed
+    memory now."""
+    global _keeping
+    if not _keeping and platform.libc_ver()[0] == "glibc" and not user_malloc_settings(dask_worker):
+        libc = ctypes.CDLL(None)
+        done = [libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)]
+        _keeping = all(done)
+    return _keeping
+
+
+def keeps_freed_memory() -> bool:
+    """Whether ``keep_freed_memory`` has set the thresholds in this process."""
+    return _keeping

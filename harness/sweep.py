@@ -178,18 +178,9 @@ def score_unit(dataset: str, seed: int, device: str, unit: Unit,
 
 def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
                        shared: tuple[SearchSpace, object]) -> Result:
-    """``score_unit`` in a Dask worker, after undoing the nanny's malloc setting."""
-    _undo_nanny_malloc()
+    """``score_unit`` in a Dask worker, with the harness's malloc thresholds in place of the nanny's."""
+    keep_freed_memory(dask_worker=True)
     return score_unit(dataset, seed, device, unit, shared)
-
-
-@functools.cache
-def _undo_nanny_malloc() -> None:
-    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off glibc's adaptive mmap
-    threshold: every large tensor is then mmapped and zero-filled afresh, and scoring ran 2-3x slower than in
-    a local worker. The setting is the nanny's, not the user's, so the harness's own thresholds replace it."""
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ:
-        keep_freed_memory()
 
 
 # -- executors -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+import harness
 from harness import pytest_plugin
 from harness.bench import DATASETS
 from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolve
@@ -41,7 +42,8 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
 
     (saved,) = (pytester.path / "store").glob("*/0001_tiny.json")
     run = json.loads(saved.read_text())
-    assert {"torch_version", "cuda_version", "gpu_name", "cpu_threads", "omp_wait_policy"} <= run["machine_info"].keys()
+    assert {"torch_version", "cuda_version", "gpu_name", "cpu_threads"} <= run["machine_info"].keys()
+    assert run["machine_info"]["omp_wait_policy"] == harness.OMP_WAIT_POLICY
     infos = [b["extra_info"] for b in run["benchmarks"]]
     proxy = next(i for i in infos if i["kind"] == "proxy" and i["proxy"] == "synflow")
     assert proxy["n_archs"] == 6 and len(proxy["scores"]) == 6 and proxy["seconds_per_arch"] > 0

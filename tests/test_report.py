@@ -61,7 +61,7 @@ def saved_run(tmp_path_factory, tss_oracle, sss_oracle) -> Path:
     benchmarks += _proxy_cases(tss_oracle, "cifar10")
     run = {"machine_info": {"node": platform.node(), "python_version": platform.python_version(),
                             "torch_version": torch.__version__, "cuda_version": None, "gpu_name": None,
-                            "cpu_threads": 2, "cpu": {"brand_raw": "test cpu"}},
+                            "cpu_threads": 2, "omp_wait_policy": "PASSIVE", "cpu": {"brand_raw": "test cpu"}},
            "commit_info": {"id": "0123456789abcdef", "dirty": False}, "datetime": "2025-01-01T00:00:00+00:00",
            "version": "5.1.0", "benchmarks": benchmarks}
     path = tmp_path_factory.mktemp("runs") / "0001_small.json"
@@ -143,6 +143,10 @@ def test_proxy_table_matches_the_run(report: Path, saved_run: Path):
 def test_page_lists_runs_machine_and_data(report: Path):
     page = report.read_text()
     assert torch.__version__ in page and "0001_small" in page and "0123456789" in page
+    lines = page.split("## Runs and machines")[1].split("\n## ")[0].strip().splitlines()
+    headers, _, row = ([c.strip() for c in line.strip("|").split("|")] for line in lines[:3])
+    run = dict(zip(headers, row))
+    assert run["OpenMP wait policy"] == "PASSIVE" and run["CPU threads"] == "2"
     assert "$HARNESS_DATA_DIR/nats-bench/tss.csv.gz" in page
     lacks = page.split("## What the run(s) lack")[1].split("\n## ")[0]
     assert "searcher cases on sss: none for dataset(s) cifar100, ImageNet16-120" in lacks
