@@ -20,8 +20,6 @@ TRIM_THRESHOLD = 1 << 30  # free heap kept before trimming (mallopt takes a C in
 GLIBC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
 DASK_NANNY_TRIM = "65536"  # what Dask's nanny puts in MALLOC_TRIM_THRESHOLD_ for its workers by default
 
-_keeping = False
-
 
 def user_malloc_settings(dask_worker: bool = False) -> bool:
     """Whether the environment sets glibc's malloc thresholds itself (its variables or tunables). In a Dask
@@ -33,17 +31,10 @@ def user_malloc_settings(dask_worker: bool = False) -> bool:
     return bool(env) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
 
 
-def keep_freed_memory(dask_worker: bool = False) -> bool:
-    """Fix the thresholds, on glibc and unless the user set them; returns whether this process keeps freed
-    memory now."""
-    global _keeping
-    if not _keeping and platform.libc_ver()[0] == "glibc" and not user_malloc_settings(dask_worker):
+def keep_freed_memory(dask_worker: bool = False) -> None:
+    """Fix the thresholds, on glibc and unless the user set them (the test checks the effect: mallopt's
+    return value does not tell whether a parameter is known)."""
+    if platform.libc_ver()[0] == "glibc" and not user_malloc_settings(dask_worker):
         libc = ctypes.CDLL(None)
-        done = [libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)]
-        _keeping = all(done)
-    return _keeping
-
-
-def keeps_freed_memory() -> bool:
-    """Whether ``keep_freed_memory`` has set the thresholds in this process."""
-    return _keeping
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)

@@ -124,10 +124,10 @@ class _AvgPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, kernel: tuple[int, int], padding: tuple[int, int],
                 count_include_pad: bool) -> torch.Tensor:
-        ctx.args = kernel, padding, count_include_pad, x.shape[-2], x.shape[-1]
-        (kh, kw), (ph, pw) = kernel, padding
-        out_h, out_w = x.shape[-2] + 2 * ph - kh + 1, x.shape[-1] + 2 * pw - kw + 1
         height, width = x.shape[-2:]
+        ctx.args = kernel, padding, count_include_pad, height, width
+        (kh, kw), (ph, pw) = kernel, padding
+        out_h, out_w = height + 2 * ph - kh + 1, width + 2 * pw - kw + 1
         counts = _window_counts(height, width, kernel, padding, count_include_pad, x.device, x.dtype)
         return _box_sum(F.pad(x, (pw, pw, ph, ph)), kernel, out_h, out_w).div_(counts)
 
@@ -161,23 +161,24 @@ def _pair(v: int | tuple[int, ...]) -> tuple[int, int] | None:
     return (t[0], t[0]) if len(t) == 1 else (t[0], t[1]) if len(t) == 2 else None
 
 
-def _avg_pool_forward(module: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
+def _avg_pool_forward(module: nn.AvgPool2d, kernel: tuple[int, int], padding: tuple[int, int],
+                      x: torch.Tensor) -> torch.Tensor:
     """The shifted-add pooling where it gives the stock values; else the stock layer (and its errors)."""
-    kernel, padding = _pair(module.kernel_size), _pair(module.padding)
     fits = all(size + 2 * p - k + 1 >= 1 for size, k, p in zip(x.shape[-2:], kernel, padding))
     if x.dim() not in (3, 4) or not fits or x.dtype not in (torch.float32, torch.float64):
         return nn.AvgPool2d.forward(module, x)
     return _AvgPool.apply(x, kernel, padding, module.count_include_pad)
 
 
-def _stride_one_pool(m: nn.Module) -> bool:
-    """A plain ``nn.AvgPool2d`` with stride 1 and a kernel and padding the stock layer accepts (else it
-    stays, and raises its own error)."""
+def _stride_one_pool(m: nn.Module) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """(kernel, padding) of a plain ``nn.AvgPool2d`` with stride 1 and a kernel and padding the stock layer
+    accepts; None for anything else (it stays, and raises its own errors)."""
     if type(m) is not nn.AvgPool2d or m.ceil_mode or m.divisor_override is not None:
-        return False
+        return None
     kernel, padding = _pair(m.kernel_size), _pair(m.padding)
-    return (_pair(m.stride) == (1, 1) and kernel is not None and padding is not None
+    fits = (_pair(m.stride) == (1, 1) and kernel is not None and padding is not None
             and all(k > 0 and 0 <= p <= k // 2 for k, p in zip(kernel, padding)))
+    return (kernel, padding) if fits else None
 
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -210,6 +211,6 @@ def fast_layers(net: nn.Module) -> AbstractContextManager:
             continue
         if type(m) in _BATCH_NORMS and m.training:
             replacements[m] = functools.partial(_batchnorm_forward, m)
-        elif _stride_one_pool(m):
-            replacements[m] = functools.partial(_avg_pool_forward, m)
+        elif (pool := _stride_one_pool(m)) is not None:
+            replacements[m] = functools.partial(_avg_pool_forward, m, *pool)
     return replaced_forwards(replacements)
