@@ -120,6 +120,33 @@ def test_cuda_scores_match_cpu(tss_oracle, batch):
     assert result.device.startswith("cuda") and result.peak_mem_bytes > 0 and result.seconds > 0
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_out_of_memory_on_the_device_splits_and_scores(tss_oracle, data_root, monkeypatch):
+    """Under a memory cap of half a whole-batch GraSP, the allocator's real error is caught and the batch is
+    scored in chunks."""
+    from harness import scoring
+
+    big = load_batch("cifar10", 64, seed=0, data=data_root)
+    whole = score("grasp", tss_oracle.space, 11, "cifar10", big, device="cuda", time=False, memory=True)
+    splits = []
+
+    class RecordingPasses(scoring.Passes):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            splits.append(self.split)
+
+    monkeypatch.setattr(scoring, "Passes", RecordingPasses)
+    dev = torch.device("cuda")
+    torch.cuda.empty_cache()
+    cap = torch.cuda.memory_allocated(dev) + whole.peak_mem_bytes // 2
+    torch.cuda.set_per_process_memory_fraction(cap / torch.cuda.get_device_properties(dev).total_memory, dev)
+    try:
+        value = score_all(tss_oracle.space, 11, ["grasp"], "cifar10", big, device="cuda")["grasp"]
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0, dev)
+    assert splits[0] == 1 and splits[-1] > 1 and math.isfinite(value), (splits, value)
+
+
 def test_score_batch_reads_and_fills_a_store(tss_oracle, batch, tmp_path, monkeypatch):
     """With a store, score_batch computes only what the store lacks and returns the same values."""
     from harness import scoring
