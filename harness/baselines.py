@@ -348,6 +348,10 @@ def load_run(path: str | Path) -> dict[str, Any]:
     """A saved pytest-benchmark run (``.benchmarks/<machine>/NNNN_name.json``): ``benchmarks``,
     ``machine_info``, ..."""
     path = Path(path)
+    if path.is_dir():
+        runs = sorted(path.rglob("*.json"), key=lambda p: p.stat().st_mtime)
+        hint = f"; the newest run in it is {runs[-1]}" if runs else ""
+        raise ValueError(f"{path} is a folder: give one saved run (a pytest-benchmark JSON file){hint}")
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

@@ -29,7 +29,7 @@ import os
 import pickle
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +54,16 @@ FILLER_LABEL_STEP = {"cifar100": 10, "ImageNet16-120": 12}
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised NCHW float32 inputs, int64 targets, and where they came from."""
+    """Normalised NCHW float32 inputs, int64 targets, where they came from, and the dataset whose
+    normalisation, image size and labels they carry (a network of another dataset refuses them)."""
 
     inputs: torch.Tensor
     targets: torch.Tensor
     source: str
+    dataset: str
 
     def to(self, device: str | torch.device) -> Batch:
-        return Batch(self.inputs.to(device), self.targets.to(device), self.source)
+        return replace(self, inputs=self.inputs.to(device), targets=self.targets.to(device))
 
     def __len__(self) -> int:
         return int(self.targets.shape[0])
@@ -84,7 +86,7 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
     else:
         images, labels, source = _stand_in(dataset, batch_size, rng, data)
     return Batch(_normalise(images, dataset), torch.as_tensor(labels, dtype=torch.int64),
-                 f"{source} (seed {seed})")
+                 f"{source} (seed {seed})", dataset)
 
 
 def _normalise(images: np.ndarray, dataset: str) -> torch.Tensor:

@@ -81,6 +81,9 @@ def suite_config(config: pytest.Config) -> sc.SuiteConfig:
         options = {dest: config.getoption(dest) for dest in sc.OPTION_FIELDS}
         valid = {"proxies": proxy_names(), "searchers": searcher_names(), "datasets": DATASETS}
         try:
+            if config.getoption("baseline_check") and config.getoption("baseline_update"):
+                raise ValueError("--baseline-check and --baseline-update exclude each other: check this run "
+                                 "against the stored baselines, or rewrite them from it")
             resolved = sc.resolve(options, valid, full=config.getoption("suite_full"))
             data_dir(resolved.data)  # every suite reads the data root: a missing one is one usage error
         except (ValueError, DataNotFoundError) as exc:

@@ -45,8 +45,8 @@ def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: 
     """One per-arch proxy on ``arch``'s freshly built net; building is timed only with ``include_build``.
     On CPU, ``time`` and ``memory`` exclude each other (tracing allocations slows the code)."""
     proxy = _per_arch(proxy_name)
-    dev = torch.device(device)
-    data = batch.to(dev)
+    dev = check_device(device)
+    data = _for_dataset(batch, dataset).to(dev)
     with Meter(dev, time, memory) as meter:
         if not include_build:
             meter.pause()
@@ -60,9 +60,9 @@ def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: 
 def score_all(space: SearchSpace, arch: Arch, proxies: Sequence[str], dataset: str, batch: Batch,
               seed: int = 0, device: str = "cpu") -> dict[str, float]:
     """Several per-arch proxies of one arch, sharing passes; each value equals ``score`` of it alone."""
-    chosen = {name: _per_arch(name) for name in proxies}
-    dev = torch.device(device)
-    data = batch.to(dev)
+    chosen = {name: _per_arch(name) for name in _names(proxies)}
+    dev = check_device(device)
+    data = _for_dataset(batch, dataset).to(dev)
     net = build_network(space, arch, dataset, seed, dev)
     needs = set().union(*(p.needs for p in chosen.values())) if chosen else set()
 
@@ -81,7 +81,9 @@ def score_batch(space: SearchSpace, archs: Sequence[Arch], proxies: Sequence[str
     With a ``store``, scores it holds for the same key are reused and the missing ones are computed (with
     ``score_all``, which gives the same values for any subset of proxies) and written as each arch finishes.
     """
-    registered = {name: get_proxy(name) for name in proxies}
+    registered = {name: get_proxy(name) for name in _names(proxies)}
+    check_device(device)
+    _for_dataset(batch, dataset)
     per_arch = list(dict.fromkeys(
         m for name, p in registered.items()
         for m in (p.members if isinstance(p, RelativeProxy) else (name,))
@@ -129,6 +131,21 @@ def stored_scores(store: ResultStore, space: SearchSpace, archs: Sequence[int], 
         if len(got) == len(archs):
             found[name] = np.array([got[a] for a in archs], dtype=np.float64)
     return found
+
+
+def _names(proxies: Sequence[str]) -> Sequence[str]:
+    if isinstance(proxies, str):  # a lone name would be read letter by letter
+        raise TypeError(f"proxies is a list of names; got the string {proxies!r} (use [{proxies!r}])")
+    return proxies
+
+
+def _for_dataset(batch: Batch, dataset: str) -> Batch:
+    """``batch``, if it was loaded for ``dataset``: another dataset's batch has other normalisation, image
+    size or label range, and scores from it would be silently wrong (or fail deep inside the loss)."""
+    if batch.dataset != dataset:
+        raise ValueError(f"the batch was loaded for {batch.dataset} ({batch.source}) and the network is "
+                         f"built for {dataset}: load_batch({dataset!r}, ...)")
+    return batch
 
 
 def _per_arch(name: str) -> Proxy:

@@ -188,8 +188,13 @@ def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
 Submit = Callable[..., cf.Future]  # submit(dataset, seed, device, unit) -> future of score_unit's result
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def local_workers(workers: int | None = None) -> int:
+    """The local worker count (default: one per usable core), or an error before any work starts."""
+    if workers is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    return workers
 
 
 @contextmanager
@@ -197,9 +202,7 @@ def local_executor(shared: tuple[SearchSpace, object], workers: int | None = Non
                    ) -> Iterator[tuple[Submit, int]]:
     """``(submit, slots)`` over ``workers`` spawned processes (default: one per core). Spawned, not forked,
     because a fork of a process that already ran torch can hang in its thread pools."""
-    workers = default_workers() if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {workers}")
+    workers = local_workers(workers)
     pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_init_local_worker, initargs=(shared, os.getpid()))
     try:

@@ -216,3 +216,8 @@ def test_gate_command(tmp_path, rea_records, capsys):
     # A mistyped baselines folder is an error, not a pass with every case "new".
     assert main(["gate", good, "--baselines", str(tmp_path / "baselinez")]) == 2
     assert "baselines folder" in capsys.readouterr().err
+    # A folder for the run, or an unwritable baselines path: a message and exit 2, not a traceback.
+    assert main(["gate", str(tmp_path), "--baselines", store]) == 2
+    assert "is a folder: give one saved run" in capsys.readouterr().err
+    assert main(["gate", good, "--baselines", good, "--update"]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -82,6 +82,45 @@ def test_corrupt_table_is_a_clear_error(tmp_path):
         TableOracle.load("tss", tmp_path)
 
 
+@pytest.fixture
+def data_copy(data_root, tmp_path):
+    """The data root copied (without the official records), for breaking it."""
+    import shutil
+
+    shutil.copytree(data_root, tmp_path / "data", ignore=shutil.ignore_patterns("official"))
+    return tmp_path / "data"
+
+
+def test_missing_or_corrupt_train_info_is_an_error_not_a_lost_time_budget(data_copy):
+    info = data_copy / "nats-bench" / "tss-train-info-first1000.csv.gz"
+    info.write_bytes(info.read_bytes()[:3000])
+    with pytest.raises(ValueError, match="tss-train-info-first1000.csv.gz is unreadable"):
+        TableOracle.load("tss", data_copy)
+    info.unlink()
+    with pytest.raises(DataNotFoundError, match="tss-train-info-first1000.csv.gz not found"):
+        TableOracle.load("tss", data_copy)
+
+
+def test_a_bad_cell_names_its_file_column_and_row_and_a_blank_one_is_unknown(data_copy, capsys):
+    import pandas as pd
+
+    from harness.cli import main
+
+    path = data_copy / "nats-bench" / "tss.csv.gz"
+    frame = pd.read_csv(path).astype({"cifar10/train_s_per_epoch": object})
+    frame.loc[7, "cifar10/train_s_per_epoch"] = "abc"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"tss.csv.gz: column 'cifar10/train_s_per_epoch' row 7 holds 'abc'"):
+        TableOracle.load("tss", data_copy)
+    frame.loc[7, "cifar10/train_s_per_epoch"] = None
+    frame.to_csv(path, index=False)
+    oracle = TableOracle.load("tss", data_copy)
+    assert math.isnan(oracle.simulate_train_eval(7, "cifar10")[1])
+    assert oracle.simulate_train_eval(11, "cifar10")[1] == pytest.approx(153.696, abs=0.01)
+    main(["data", "--data", str(data_copy), "--verify"])
+    assert "tss cifar10/train_s_per_epoch: 15624 of 15625 archs" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("space", ["tss", "sss"])
 def test_both_backends_agree_on_official_archs(space, official_dir, tss_oracle, sss_oracle):
     table = tss_oracle if space == "tss" else sss_oracle

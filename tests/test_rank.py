@@ -79,3 +79,11 @@ def test_constant_scores_give_nan_correlations_without_crashing(noisy):
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="equal length"):
         rank_metrics([1, 2, 3], [1, 2])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"topk": (0,)}, r"percentages in \(0, 100\], got \[0\]"),
+                                                 ({"topk": (5, 200)}, r"got \[200\]"),
+                                                 ({"n_boot": -5}, "0 for no CI")])
+def test_bad_topk_or_resample_count_is_an_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        rank_metrics([1, 2, 3, 4], [1, 2, 4, 3], **kwargs)

@@ -110,6 +110,23 @@ def test_unknown_proxy_in_scoring(tss_oracle, batch):
         score_all(tss_oracle.space, 11, ["snip", "nope"], "cifar10", batch)
 
 
+def test_bad_device_batch_or_proxy_list_is_a_clear_error(tss_oracle, batch):
+    space = tss_oracle.space
+    for fn in (lambda **kw: score("params", space, 0, **kw), lambda **kw: score_all(space, 0, ["params"], **kw),
+               lambda **kw: score_batch(space, [0, 1], ["params"], **kw)):
+        with pytest.raises(ValueError, match="'tpu' is not a torch device"):
+            fn(dataset="cifar10", batch=batch, device="tpu")
+        with pytest.raises(ValueError, match="the harness runs on cpu, cuda or cuda:N"):
+            fn(dataset="cifar10", batch=batch, device="meta")
+        if not torch.cuda.is_available():
+            with pytest.raises(ValueError, match="CUDA is not available here"):
+                fn(dataset="cifar10", batch=batch, device="cuda")
+        with pytest.raises(ValueError, match=r"loaded for cifar10 .* built for cifar100: load_batch\('cifar100'"):
+            fn(dataset="cifar100", batch=batch)
+    with pytest.raises(TypeError, match=r"got the string 'synflow' \(use \['synflow'\]\)"):
+        score_all(space, 0, "synflow", "cifar10", batch)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_cuda_scores_match_cpu(tss_oracle, batch):
     cpu = score_all(tss_oracle.space, 11, ZC_SIX, "cifar10", batch)

@@ -172,7 +172,7 @@ def test_dask_local_cluster_gives_single_process_scores(tmp_path, tss, batch):
         assert stored(store, sweep, batch) == direct_scores(tss, sweep.archs, batch)
 
 
-def test_sweep_command_rejects_bad_device_and_workers(tmp_path, data_root, capsys):
+def test_sweep_command_rejects_bad_arguments_before_any_work(tmp_path, data_root, capsys):
     from harness.cli import main
 
     store = str(tmp_path / "s.sqlite")
@@ -184,6 +184,11 @@ def test_sweep_command_rejects_bad_device_and_workers(tmp_path, data_root, capsy
         assert "CUDA is not available" in capsys.readouterr().err
     assert main([*base, "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+    assert main([*base, "--seed", "-1"]) == 2
+    assert "--seed must be a non-negative integer" in capsys.readouterr().err
+    assert main([*base, "--dataset", ","]) == 2
+    assert "--dataset names no dataset" in capsys.readouterr().err
+    assert not (tmp_path / "s.sqlite").exists()  # refused before the store was created
 
 
 def test_sweep_command_scores_the_user_s_own_images(tmp_path, data_root, capsys):

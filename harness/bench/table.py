@@ -21,23 +21,30 @@ TSS_LATENCY = "nats-bench/tss-latency-ms.csv.gz"
 SSS_TABLE = "nats-bench/sss.csv.gz"
 
 
-def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
+def _read_csv(path: Path, required: list[str], index: str = "index") -> pd.DataFrame:
+    """A table whose rows are in ``index`` order and whose measurement columns (every column but the arch
+    string) hold numbers or blanks (unknown: a conversion of partial official data leaves archs without a
+    record empty, and ``data --verify`` counts them); any other cell is an error naming its file, column and
+    row, not a NaN that surfaces later in a fit or a search."""
     try:
         frame = pd.read_csv(path)
     except Exception as exc:  # gzip/CSV errors: say which file
         raise ValueError(f"benchmark table {path} is unreadable: {type(exc).__name__}: {exc}") from exc
-    missing = [c for c in required if c not in frame.columns]
+    missing = [c for c in [index, *required] if c not in frame.columns]
     if missing:
         raise ValueError(f"benchmark table {path} lacks columns {missing}")
-    if not (frame["index"].to_numpy() == np.arange(len(frame))).all():
+    for name in frame.columns:
+        if name in ("arch", "channels"):
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        bad = np.flatnonzero((values.isna() & frame[name].notna()).to_numpy())
+        if len(bad):
+            raise ValueError(f"benchmark table {path}: column {name!r} row {bad[0]} holds "
+                             f"{frame[name].iloc[bad[0]]!r}, not a number ({len(bad)} such rows)")
+        frame[name] = values
+    if index == "index" and not (frame[index].to_numpy() == np.arange(len(frame))).all():
         raise ValueError(f"benchmark table {path}: rows must be in index order 0..{len(frame) - 1}")
     return frame
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name in frame.columns:
-        return frame[name].to_numpy(dtype=np.float64)
-    return np.full(len(frame), np.nan)
 
 
 class TableOracle(Oracle):
@@ -67,7 +74,7 @@ class TableOracle(Oracle):
         path = data_file(TSS_TABLE, data)
         frame = _read_csv(path, ["index", "arch"] + [f"{d}/test_acc_200" for d in DATASETS])
         space = TopologySpace(frame["arch"].tolist())
-        columns = {c: _column(frame, c) for c in frame.columns if "/" in c}
+        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
         estimated = {}
         for d in DATASETS:
             if f"{d}/valid_s_per_epoch" not in columns:
@@ -90,7 +97,7 @@ class TableOracle(Oracle):
         bad = [i for i in (0, 11, space.size - 1) if frame["channels"][i] != space.arch(i)]
         if bad:
             raise ValueError(f"{path}: row {bad[0]} is {frame['channels'][bad[0]]!r}, expected {space.arch(bad[0])!r}")
-        columns = {c: _column(frame, c) for c in frame.columns if "/" in c}
+        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
         return cls(space, columns, {}, {}, str(path))
 
     # -- Oracle -------------------------------------------------------------------------------------
@@ -135,19 +142,24 @@ def _valid_seconds(frame: pd.DataFrame, dataset: str, data) -> tuple[np.ndarray,
     Exact for archs 0..999, whose test time per epoch the train-info table records (NATS-Bench's validation
     time is that times VALID_PER_TEST). For the rest it is a least-squares line on training time fitted to
     those 1,000 archs (correlation 0.96; the validation epoch is ~3% of a 12-epoch query's cost), and
-    flagged as estimated. NaN everywhere if the train-info table is absent.
+    flagged as estimated. Without the train-info table there are no validation times, hence no simulated
+    time budget, so its absence is an error naming the file (a converted official table has the column).
     """
     n = len(frame)
     out, estimated = np.full(n, np.nan), np.zeros(n, dtype=bool)
-    try:
-        info = pd.read_csv(data_file(TSS_TRAIN_INFO, data))
-    except DataNotFoundError:
-        return out, estimated
+    if f"{dataset}/train_s_per_epoch" not in frame.columns:
+        return out, estimated  # no training times either: this table has no simulated time at all
+    path = data_file(TSS_TRAIN_INFO, data)
+    info = _read_csv(path, [f"{dataset}_hp12_test_all_time"], index="nats_index")
     known = info["nats_index"].to_numpy()
+    if not ((known >= 0) & (known < n)).all():
+        raise ValueError(f"benchmark table {path}: nats_index must lie in 0..{n - 1}")
     measured = info[f"{dataset}_hp12_test_all_time"].to_numpy(dtype=np.float64) / 12 * VALID_PER_TEST[dataset]
     train = frame[f"{dataset}/train_s_per_epoch"].to_numpy(dtype=np.float64)
-    slope, intercept = np.polyfit(train[known], measured, 1)
-    out[:] = slope * train + intercept
+    fit = np.isfinite(train[known]) & np.isfinite(measured)
+    if fit.sum() >= 2:  # unknown (blank) times stay unknown
+        slope, intercept = np.polyfit(train[known][fit], measured[fit], 1)
+        out[:] = slope * train + intercept
     out[known] = measured
     estimated[:] = True
     estimated[known] = False

@@ -1,6 +1,7 @@
 """Show, verify or convert the benchmark data (the harness's dataset preparation step).
 
-Without flags: which source is active and what it holds. --verify: row counts and the published optima.
+Without flags: which source is active and what it holds. --verify: every column complete, the published
+optima, and (table source) the image samples and reference scores readable.
 --convert TORCH_HOME --out DIR: turn official NATS-Bench folders into the compact tables.
 """
 
@@ -17,7 +18,9 @@ from harness.bench import DATASETS, NatsBenchOracle, TableOracle
 from harness.bench.convert import table_from_nats
 from harness.bench.datasets import metrics_for
 from harness.bench.natsbench import FOLDERS
+from harness.bench.reference import load_reference_scores
 from harness.config import DATA_ENV, data_dir
+from harness.images import load_batch
 
 # Published optima of NATS-Bench TSS test accuracy after 200 epochs (Dong et al., TPAMI 2021, Table 4),
 # used to verify a data source, never as results.
@@ -28,7 +31,7 @@ SIZES = {"tss": 15625, "sss": 32768}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("table", "nats"), default="table",
                         help="table: compact tables under the data root; nats: official files under $TORCH_HOME")
-    parser.add_argument("--verify", action="store_true", help="check row counts and the published optima")
+    parser.add_argument("--verify", action="store_true", help="check completeness, the published optima and the other data files")
     parser.add_argument("--convert", metavar="TORCH_HOME", help="folder holding the official NATS-Bench folders")
     parser.add_argument("--out", metavar="DIR", help="where --convert writes nats-bench/{tss,sss}.csv.gz")
 
@@ -60,10 +63,27 @@ def verify(oracle) -> list[str]:
             acc = oracle.accuracies(d, metric, epochs)
             if np.isfinite(acc).sum() != SIZES[space]:
                 problems.append(f"{space} {d} {metric}@{epochs}: {int(np.isfinite(acc).sum())} of {SIZES[space]} archs")
-        if space == "tss":
+        if space == "tss" and np.isfinite(oracle.accuracies(d)).any():
             _, best = oracle.best(d)
             if abs(best - PUBLISHED_TSS_OPTIMA[d]) > 0.01:
                 problems.append(f"tss {d}: optimum {best:.4f} differs from the published {PUBLISHED_TSS_OPTIMA[d]}")
+    if isinstance(oracle, TableOracle):  # the time and cost columns too (the accuracies are counted above)
+        for name, values in oracle.columns.items():
+            known = int(np.isfinite(values).sum())
+            if "_acc_" not in name and known != SIZES[space]:
+                problems.append(f"{space} {name}: {known} of {SIZES[space]} archs")
+    return problems
+
+
+def verify_files(data) -> list[str]:
+    """Problems reading the image samples every proxy needs and the reference scores, one per file."""
+    problems = []
+    checks = [(f"images for {d}", lambda d=d: load_batch(d, 64, seed=0, data=data)) for d in DATASETS]
+    for what, check in [*checks, ("reference scores", lambda: load_reference_scores(data))]:
+        try:
+            check()
+        except (ValueError, OSError) as exc:
+            problems.append(f"{what}: {exc}")
     return problems
 
 
@@ -84,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             missing = f"; the other {len(frame) - found} have no record file and are left empty" \
                 if found < len(frame) else ""
             print(f"wrote {target}: {len(frame)} rows, {found} archs with a record{missing}")
-        print(f"point {DATA_ENV} at {Path(args.out).resolve()} to use them")
+        print(f"point {DATA_ENV} at {Path(args.out).resolve()} to use them; the proxies also read images/ "
+              f"there (copy your data root's images/ folder into it, or give suites and sweeps --images-dir)")
         return 0
     origin = os.environ.get("TORCH_HOME") if args.source == "nats" else str(data_dir(args.data))
     print(f"source: {args.source} ({origin})")
@@ -94,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         rows += summary_rows(oracle)
         if args.verify:
             problems += verify(oracle)
+    if args.verify and args.source == "table":
+        problems += verify_files(args.data)
     print(tabulate(rows, headers=["space", "dataset", "metric", "archs", "best"], tablefmt="github"))
     if args.verify:
         for p in problems:

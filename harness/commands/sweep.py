@@ -42,7 +42,10 @@ def _datasets(spec: str) -> list[str]:
 
     if spec.strip() == "all":
         return list(DATASETS)
-    return [check_dataset(d.strip()) for d in spec.split(",") if d.strip()]
+    names = [check_dataset(d.strip()) for d in spec.split(",") if d.strip()]
+    if not names:
+        raise ValueError(f"--dataset names no dataset; valid: {', '.join(DATASETS)} or 'all'")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,18 +53,23 @@ def run(args: argparse.Namespace) -> int:
     from harness.bench import load_oracle
     from harness.images import load_batch
     from harness.store import ResultStore
-    from harness.sweep import Sweep, parse_archs, parse_proxies, run_sweep
+    from harness.sweep import Sweep, local_workers, parse_archs, parse_proxies, run_sweep
 
+    # every argument checked, and every batch loaded, before the store is created or any work starts
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.scheduler is None:
+        local_workers(args.workers)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
     datasets = _datasets(args.dataset)
+    sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device),
+               load_batch(d, args.batch_size, args.seed, args.data, args.images_dir)) for d in datasets]
     with ResultStore(args.store) as store:
-        for dataset in datasets:
-            batch = load_batch(dataset, args.batch_size, args.seed, args.data, args.images_dir)
-            sweep = Sweep(space, dataset, proxies, archs, seed=args.seed, device=args.device)
+        for sweep, batch in sweeps:
             try:
                 report = run_sweep(store, sweep, batch, args.workers, args.scheduler,
                                    progress=not args.no_progress)
@@ -70,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                       "again to resume", file=sys.stderr)
                 return 130
             noun = "proxy" if len(proxies) == 1 else "proxies"
-            print(f"{args.space} {dataset} ({len(proxies)} {noun}, images {batch.source}): "
+            print(f"{args.space} {sweep.dataset} ({len(proxies)} {noun}, images {batch.source}): "
                   f"{report.summary()}", flush=True)
         print(f"store {store.path}: {store.count()} scores", flush=True)
     return 0

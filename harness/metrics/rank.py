@@ -96,6 +96,11 @@ def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[floa
     0 for no CI). Pairs with a non-finite score or accuracy are dropped first: ``n`` counts the pairs used,
     ``n_nonfinite`` the pairs dropped. A constant side gives NaN correlations (no crash).
     """
+    bad_k = [p for p in topk if not 0 < p <= 100]
+    if bad_k:
+        raise ValueError(f"topk are percentages in (0, 100], got {bad_k}")
+    if n_boot < 0:
+        raise ValueError(f"n_boot is a number of resamples (0 for no CI), got {n_boot}")
     s = np.asarray(scores, dtype=np.float64)
     a = np.asarray(accuracies, dtype=np.float64)
     if s.ndim != 1 or s.shape != a.shape:
