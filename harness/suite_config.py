@@ -123,6 +123,11 @@ def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full
         spaces = select("space", space, SPACES)
         given["proxy_spaces"] = given["searcher_spaces"] = spaces
     cfg = dataclasses.replace(profile, **given)
+    from harness.spaces import SizeSpace, TopologySpace  # numpy only
+
+    for space_cls in (TopologySpace, SizeSpace):
+        if space_cls.name in cfg.proxy_spaces and cfg.archs > space_cls.space_size():
+            raise ValueError(f"--archs {cfg.archs}: {space_cls.name} has {space_cls.space_size()} archs")
     return dataclasses.replace(
         cfg,
         proxies=select("proxy", cfg.proxies, valid["proxies"]),

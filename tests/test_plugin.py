@@ -79,6 +79,7 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     (["--archs", "0"], "*--archs: expected a positive integer, got 0*"),
     (["--images-dir", "/no/such/folder"], "*folder /no/such/folder does not exist*"),
     (["--baseline-check", "--baseline-update"], "*--baseline-check and --baseline-update exclude each other*"),
+    (["--archs", "20000"], "*--archs 20000: tss has 15625 archs*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)

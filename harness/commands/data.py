@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"point {DATA_ENV} at {Path(args.out).resolve()} to use them; the proxies also read images/ "
               f"there (copy your data root's images/ folder into it, or give suites and sweeps --images-dir)")
         return 0
-    origin = os.environ.get("TORCH_HOME") if args.source == "nats" else str(data_dir(args.data))
+    origin = (args.data or os.environ.get("TORCH_HOME", "~/.torch (TORCH_HOME unset)")) if args.source == "nats" \
+        else str(data_dir(args.data))
     print(f"source: {args.source} ({origin})")
     rows, problems = [], []
     for space in ("tss", "sss"):

@@ -27,7 +27,12 @@ class SearchSpace(ABC):
 
     @property
     def size(self) -> int:
-        return self.n_choices**self.n_positions
+        return self.space_size()
+
+    @classmethod
+    def space_size(cls) -> int:
+        """The number of archs, known without the benchmark's arch list (option checks use it)."""
+        return len(cls.choices) ** cls.n_positions
 
     def __len__(self) -> int:
         return self.size
