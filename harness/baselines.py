@@ -332,11 +332,12 @@ def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
         parts.append(tabulate(rows, headers=["proxy", "space", "dataset", "device", "seed", "archs", "nonfinite",
                                              "spearman [95% CI]", "kendall [95% CI]", "top10%", "s/net"]))
     if searchers:
-        rows = [[i["searcher"], i["space"], i["dataset"], i["runs"], f"{i['budget']:g} {i['budget_kind']}",
+        rows = [[i["searcher"], i["space"], i["dataset"], f"{min(i['seeds'])}-{max(i['seeds'])}", i["runs"],
+                 f"{i['budget']:g} {i['budget_kind']}",
                  i["reported_metric"], f"{i['final_mean']:.2f} ± {i['final_std']:.2f}", f"{i['optimum']:.2f}",
                  f"{i['regret_at_0.5']:.2f}", f"{i['regret_at_1.0']:.2f}", f"{i['auc_regret']:.2f}",
                  f"{i['queries_mean']:.0f}", f"{s.get('median', math.nan):.4f}"] for i, s in searchers]
-        parts.append(tabulate(rows, headers=["searcher", "space", "dataset", "runs", "budget", "reports",
+        parts.append(tabulate(rows, headers=["searcher", "space", "dataset", "seeds", "runs", "budget", "reports",
                                              "final mean ± std", "optimum", "regret@50%", "regret@100%",
                                              "AUC regret", "queries", "s/run"]))
     return "\n\n".join(parts)
