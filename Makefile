@@ -33,7 +33,8 @@ GATE_SLICE := --proxies synflow,nwot --searchers random,rea --datasets cifar10
 gate: setup
 	$(PY) -m pytest suites -q -p no:cacheprovider $(GATE_SLICE) --baseline-check --benchmark-storage=file://$(CURDIR)/.benchmarks/gate
 
-# reports/example comes from the newest saved default-scale run (`make bench`), not from any smaller suite run.
+# reports/example comes from the newest run saved under the name "default" (what `make bench` saves), not from
+# any other suite run.
 report: setup
 	@run=$$(ls -t .benchmarks/torch-$$($(PY) -c 'import torch; print(torch.__version__)')/*/*_default.json 2>/dev/null | head -1); \
 	if [ -z "$$run" ]; then echo "make report: no saved default run; make bench saves one" >&2; exit 2; fi; \

@@ -5,17 +5,25 @@
 #      whole-batch GraSP), and the tiny suite with its cuda rows;
 #   2. a cuda slice of the suites (every proxy, cifar10), saved as a pytest-benchmark run;
 #   3. the proxy benchmark on the device.
-# Logs and the saved run go to OUTDIR (default gpu-check/). The python is $PYTHON (default .venv/bin/python);
-# the data root is the usual setting (HARNESS_DATA_DIR).
+# Logs and the saved run go to OUTDIR (default gpu-check/ in the repository). The python is $PYTHON (default
+# the repository's .venv/bin/python); the data root is HARNESS_DATA_DIR, as for make, ../shared/data if unset.
+# Relative paths are read from the directory it is called from.
 #
 #   benchmarks/gpu_check.sh [OUTDIR]
 set -uo pipefail
-cd "$(dirname "$0")/.."
-py=${PYTHON:-.venv/bin/python}
-out=$(realpath -m "${1:-gpu-check}")
+repo=$(realpath "$(dirname "$0")/..")
+out=$(realpath -m "${1:-$repo/gpu-check}")
+py=${PYTHON:-$repo/.venv/bin/python}
+[[ $py == */* ]] && py=$(realpath -ms "$py")  # -s: a venv's python is a symlink
+export HARNESS_DATA_DIR=$(realpath -m "${HARNESS_DATA_DIR:-$repo/../shared/data}")
+cd "$repo"
 mkdir -p "$out"
+# without CUDA or the data, the CUDA and data tests would skip and the step would pass having tested nothing
 "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else
           f"no CUDA device: torch {torch.__version__} (CUDA {torch.version.cuda}) sees none")' || exit 2
+"$py" -c 'import sys; from harness.config import data_dir
+try: data_dir()
+except OSError as exc: sys.exit(str(exc))' || exit 2
 "$py" -c 'import torch; print(torch.__version__, torch.cuda.get_device_name())' | tee "$out/device.txt"
 
 failed=()

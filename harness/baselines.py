@@ -345,14 +345,21 @@ def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
 
 # --- I/O ---------------------------------------------------------------------------------------------
 
+def latest_run(folder: str | Path) -> Path:
+    """The newest saved run under a pytest-benchmark storage folder (``NNNN_name.json``: highest NNNN)."""
+    found = sorted(Path(folder).rglob("*.json"), key=lambda p: (p.name, str(p)))
+    if not found:
+        raise FileNotFoundError(f"no saved runs (*.json) under {folder}")
+    return found[-1]
+
+
 def load_run(path: str | Path) -> dict[str, Any]:
     """A saved pytest-benchmark run (``.benchmarks/<machine>/NNNN_name.json``): ``benchmarks``,
     ``machine_info``, ..."""
     path = Path(path)
     if path.is_dir():
-        runs = sorted(path.rglob("*.json"), key=lambda p: p.stat().st_mtime)
-        hint = f"; the newest run in it is {runs[-1]}" if runs else ""
-        raise ValueError(f"{path} is a folder: give one saved run (a pytest-benchmark JSON file){hint}")
+        raise ValueError(f"{path} is a folder: give one saved run (a pytest-benchmark JSON file), e.g. "
+                         f"{latest_run(path)}")
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

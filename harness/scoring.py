@@ -125,6 +125,7 @@ def stored_scores(store: ResultStore, space: SearchSpace, archs: Sequence[int], 
                   dataset: str, batch: Batch, seed: int = 0, device: str = "cpu") -> dict[str, np.ndarray]:
     """Read-only: each of ``proxies`` whose scores of every arch in ``archs`` the store holds, in ``archs``
     order (a proxy with any arch missing is left out; nothing is computed)."""
+    _for_dataset(batch, dataset)
     found = {}
     for name in proxies:
         got = store.get_many(ScoreKey.for_batch(name, space.name, dataset, batch, seed, device), archs)

@@ -91,14 +91,25 @@ def data_copy(data_root, tmp_path):
     return tmp_path / "data"
 
 
-def test_missing_or_corrupt_train_info_is_an_error_not_a_lost_time_budget(data_copy):
+def test_missing_or_corrupt_train_info_is_an_error_not_a_lost_time_budget(data_copy, capsys):
+    """Only what needs a validation time needs the train-info table: accuracies still load, and a timed
+    search fails naming the file instead of falling back to a query budget."""
+    from harness.cli import main
+    from harness.runner import run_search
+
     info = data_copy / "nats-bench" / "tss-train-info-first1000.csv.gz"
     info.write_bytes(info.read_bytes()[:3000])
     with pytest.raises(ValueError, match="tss-train-info-first1000.csv.gz is unreadable"):
-        TableOracle.load("tss", data_copy)
+        TableOracle.load("tss", data_copy).simulate_train_eval(11, "cifar10")
     info.unlink()
-    with pytest.raises(DataNotFoundError, match="tss-train-info-first1000.csv.gz not found"):
-        TableOracle.load("tss", data_copy)
+    oracle = TableOracle.load("tss", data_copy)
+    assert oracle.accuracy(11, "cifar10") == pytest.approx(91.58, abs=0.01)
+    for use in (lambda: oracle.simulate_train_eval(11, "cifar10"), lambda: oracle.cost(11, "cifar10"),
+                lambda: run_search("random", oracle, "cifar10", 0)):
+        with pytest.raises(DataNotFoundError, match="tss-train-info-first1000.csv.gz not found"):
+            use()
+    assert main(["data", "--data", str(data_copy), "--verify"]) == 1
+    assert "validation times: benchmark data file nats-bench/tss-train-info" in capsys.readouterr().out
 
 
 def test_a_bad_cell_names_its_file_column_and_row_and_a_blank_one_is_unknown(data_copy, capsys):
@@ -110,15 +121,21 @@ def test_a_bad_cell_names_its_file_column_and_row_and_a_blank_one_is_unknown(dat
     frame = pd.read_csv(path).astype({"cifar10/train_s_per_epoch": object})
     frame.loc[7, "cifar10/train_s_per_epoch"] = "abc"
     frame.to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"tss.csv.gz: column 'cifar10/train_s_per_epoch' row 7 holds 'abc'"):
+    with pytest.raises(ValueError, match=r"tss.csv.gz: column 'cifar10/train_s_per_epoch', data row 7 \(line 9\) "
+                                         r"holds 'abc'"):
         TableOracle.load("tss", data_copy)
-    frame.loc[7, "cifar10/train_s_per_epoch"] = None
+    frame.loc[7, "cifar10/train_s_per_epoch"] = "N/A"  # only an empty cell means unknown
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="holds 'N/A'"):
+        TableOracle.load("tss", data_copy)
+    frame.loc[[0, 7], "cifar10/train_s_per_epoch"] = None
     frame.to_csv(path, index=False)
     oracle = TableOracle.load("tss", data_copy)
     assert math.isnan(oracle.simulate_train_eval(7, "cifar10")[1])
     assert oracle.simulate_train_eval(11, "cifar10")[1] == pytest.approx(153.696, abs=0.01)
+    assert oracle.has_times("cifar10")  # an unknown arch 0 does not turn the time budget off
     main(["data", "--data", str(data_copy), "--verify"])
-    assert "tss cifar10/train_s_per_epoch: 15624 of 15625 archs" in capsys.readouterr().out
+    assert "tss cifar10/train_s_per_epoch: 15623 of 15625 archs" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("space", ["tss", "sss"])

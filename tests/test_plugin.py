@@ -31,11 +31,12 @@ def run_suites(pytester: pytest.Pytester, data_root: Path, *args: str) -> pytest
 
 def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     baselines_dir = pytester.path / "baselines"
+    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]  # a cuda row runs where CUDA is
     first = run_suites(pytester, data_root, "--benchmark-save=tiny", "--baseline-update",
                        "--baselines", str(baselines_dir), "--report", str(pytester.path / "report"))
     assert first.ret == 0, first.stdout.str()
     first.stdout.fnmatch_lines(["*suite measurements*", "*params*tss*cifar10*cpu*", "*rea*sss*cifar10*0-3*queries*",
-                                "*wrote 6 baseline(s)*", "*report written to*README.md"])
+                                f"*wrote {4 + 2 * len(devices)} baseline(s)*", "*report written to*README.md"])
     assert "rea" in (pytester.path / "report" / "README.md").read_text()
     if not torch.cuda.is_available():
         first.stdout.fnmatch_lines(["*SKIPPED*cuda row: torch.cuda.is_available() is False*"])
@@ -49,10 +50,10 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     assert proxy["n_archs"] == 6 and len(proxy["scores"]) == 6 and proxy["seconds_per_arch"] > 0
     searcher = next(i for i in infos if i["kind"] == "searcher" and i["space"] == "sss")
     assert searcher["budget_kind"] == "queries" and searcher["runs"] == 4 and len(searcher["trajectories"]) == 4
-    assert sorted(p.name for p in baselines_dir.glob("*.json")) == [
-        "proxy.tss.cifar10.params.cpu.json", "proxy.tss.cifar10.synflow.cpu.json",
+    assert sorted(p.name for p in baselines_dir.glob("*.json")) == sorted([
+        *(f"proxy.tss.cifar10.{proxy}.{device}.json" for proxy in ("params", "synflow") for device in devices),
         "searcher.sss.cifar10.random.json", "searcher.sss.cifar10.rea.json",
-        "searcher.tss.cifar10.random.json", "searcher.tss.cifar10.rea.json"]
+        "searcher.tss.cifar10.random.json", "searcher.tss.cifar10.rea.json"])
 
     # Timings depend on the machine's load (other jobs on 2 cores slow a proxy tenfold): leave them out of
     # these baselines, which the gate then does not time-check, so the test judges only the measurements.

@@ -21,13 +21,13 @@ TSS_LATENCY = "nats-bench/tss-latency-ms.csv.gz"
 SSS_TABLE = "nats-bench/sss.csv.gz"
 
 
-def _read_csv(path: Path, required: list[str], index: str = "index") -> pd.DataFrame:
+def read_table(path: Path, required: list[str], index: str = "index") -> pd.DataFrame:
     """A table whose rows are in ``index`` order and whose measurement columns (every column but the arch
     string) hold numbers or blanks (unknown: a conversion of partial official data leaves archs without a
     record empty, and ``data --verify`` counts them); any other cell is an error naming its file, column and
     row, not a NaN that surfaces later in a fit or a search."""
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])  # only an empty cell is unknown
     except Exception as exc:  # gzip/CSV errors: say which file
         raise ValueError(f"benchmark table {path} is unreadable: {type(exc).__name__}: {exc}") from exc
     missing = [c for c in [index, *required] if c not in frame.columns]
@@ -39,8 +39,8 @@ def _read_csv(path: Path, required: list[str], index: str = "index") -> pd.DataF
         values = pd.to_numeric(frame[name], errors="coerce")
         bad = np.flatnonzero((values.isna() & frame[name].notna()).to_numpy())
         if len(bad):
-            raise ValueError(f"benchmark table {path}: column {name!r} row {bad[0]} holds "
-                             f"{frame[name].iloc[bad[0]]!r}, not a number ({len(bad)} such rows)")
+            raise ValueError(f"benchmark table {path}: column {name!r}, data row {bad[0]} (line {bad[0] + 2}) "
+                             f"holds {frame[name].iloc[bad[0]]!r}, not a number ({len(bad)} such rows)")
         frame[name] = values
     if index == "index" and not (frame[index].to_numpy() == np.arange(len(frame))).all():
         raise ValueError(f"benchmark table {path}: rows must be in index order 0..{len(frame) - 1}")
@@ -50,14 +50,15 @@ def _read_csv(path: Path, required: list[str], index: str = "index") -> pd.DataF
 class TableOracle(Oracle):
     """Vectorised oracle: one float array per (dataset, column), indexed by official arch index."""
 
-    def __init__(self, space, columns: dict[str, np.ndarray], latency: dict[str, np.ndarray],
-                 valid_time_estimated: dict[str, np.ndarray], source: str):
+    def __init__(self, space, columns: dict[str, np.ndarray], latency: dict[str, np.ndarray], source: str,
+                 data: str | os.PathLike[str] | None = None):
         self.space = space
         self.default_hp = 12 if space.name == "tss" else 90
         self.columns = columns
         self.latency = latency
-        self.valid_time_estimated = valid_time_estimated
         self.source = source
+        self._data = data  # where the train-info table is read, on the first need of a validation time
+        self._valid_times: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -72,25 +73,21 @@ class TableOracle(Oracle):
     @classmethod
     def _load_tss(cls, data) -> TableOracle:
         path = data_file(TSS_TABLE, data)
-        frame = _read_csv(path, ["index", "arch"] + [f"{d}/test_acc_200" for d in DATASETS])
+        frame = read_table(path, ["index", "arch"] + [f"{d}/test_acc_200" for d in DATASETS])
         space = TopologySpace(frame["arch"].tolist())
         columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
-        estimated = {}
-        for d in DATASETS:
-            if f"{d}/valid_s_per_epoch" not in columns:
-                columns[f"{d}/valid_s_per_epoch"], estimated[d] = _valid_seconds(frame, d, data)
         latency = {}
         try:
-            lat = _read_csv(data_file(TSS_LATENCY, data), ["index"])
+            lat = read_table(data_file(TSS_LATENCY, data), ["index"])
             latency = {c: lat[c].to_numpy(dtype=np.float64) for c in lat.columns if c not in ("index", "arch")}
         except DataNotFoundError:
             pass  # latency is optional: cost() then reports none
-        return cls(space, columns, latency, estimated, str(path))
+        return cls(space, columns, latency, str(path), data)
 
     @classmethod
     def _load_sss(cls, data) -> TableOracle:
         path = data_file(SSS_TABLE, data)
-        frame = _read_csv(path, ["index", "channels"] + [f"{d}/valid_acc_90" for d in DATASETS])
+        frame = read_table(path, ["index", "channels"] + [f"{d}/valid_acc_90" for d in DATASETS])
         space = SizeSpace()
         if len(frame) != space.size:
             raise ValueError(f"{path}: SSS needs {space.size} rows, got {len(frame)}")
@@ -98,7 +95,29 @@ class TableOracle(Oracle):
         if bad:
             raise ValueError(f"{path}: row {bad[0]} is {frame['channels'][bad[0]]!r}, expected {space.arch(bad[0])!r}")
         columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
-        return cls(space, columns, {}, {}, str(path))
+        return cls(space, columns, {}, str(path), data)
+
+    def valid_times(self, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+        """Validation seconds per epoch of every arch and whether each is estimated: the table's own column
+        (a converted official table has it), else from the train-info table (``_valid_seconds``), read here
+        and not at load, so that accuracies and proxies never need it; its absence is an error naming it."""
+        if dataset not in self._valid_times:
+            column = self.columns.get(f"{dataset}/valid_s_per_epoch")
+            if column is not None:
+                self._valid_times[dataset] = column, np.zeros(len(column), dtype=bool)
+            else:
+                self._valid_times[dataset] = _valid_seconds(self._col(dataset, "train_s_per_epoch"), dataset,
+                                                            self._data)
+        return self._valid_times[dataset]
+
+    def has_times(self, dataset: str) -> bool:
+        """Decided from the whole training-time column (a blank arch 0 is one unknown arch, not a table
+        without times); a time budget also needs the validation times, so they are read here."""
+        train = self.columns.get(f"{dataset}/train_s_per_epoch")
+        if train is None or not np.isfinite(train).any():
+            return False
+        self.valid_times(dataset)
+        return True
 
     # -- Oracle -------------------------------------------------------------------------------------
     def _col(self, dataset: str, name: str) -> np.ndarray:
@@ -120,7 +139,7 @@ class TableOracle(Oracle):
         train = self.columns.get(f"{dataset}/train_s_per_epoch")
         if train is None:
             return float(acc[index]), float("nan")
-        seconds = hp * train[index] + self.columns[f"{dataset}/valid_s_per_epoch"][index]
+        seconds = hp * train[index] + self.valid_times(dataset)[0][index]
         return float(acc[index]), float(seconds)
 
     def _cost(self, index: int, dataset: str) -> dict[str, Any]:
@@ -128,34 +147,34 @@ class TableOracle(Oracle):
             "params_mb": float(self._col(dataset, "params_mb")[index]),
             "flops_m": float(self._col(dataset, "flops_m")[index]),
             "train_s_per_epoch": float(self._col(dataset, "train_s_per_epoch")[index]),
-            "valid_s_per_epoch": float(self._col(dataset, "valid_s_per_epoch")[index]),
         }
-        est = self.valid_time_estimated.get(dataset)
-        out["valid_s_estimated"] = bool(est[index]) if est is not None else False
+        if self.space.name == "tss":
+            valid, estimated = self.valid_times(dataset)
+            out.update(valid_s_per_epoch=float(valid[index]), valid_s_estimated=bool(estimated[index]))
+        else:  # SSS: NATS-Bench's size-space data here has no times
+            out.update(valid_s_per_epoch=float("nan"), valid_s_estimated=False)
         out["latency_ms"] = {dev: float(v[index]) for dev, v in self.latency.items()}
         return out
 
 
-def _valid_seconds(frame: pd.DataFrame, dataset: str, data) -> tuple[np.ndarray, np.ndarray]:
+def _valid_seconds(train: np.ndarray, dataset: str, data) -> tuple[np.ndarray, np.ndarray]:
     """Validation seconds per epoch, which the main table lacks.
 
     Exact for archs 0..999, whose test time per epoch the train-info table records (NATS-Bench's validation
     time is that times VALID_PER_TEST). For the rest it is a least-squares line on training time fitted to
     those 1,000 archs (correlation 0.96; the validation epoch is ~3% of a 12-epoch query's cost), and
     flagged as estimated. Without the train-info table there are no validation times, hence no simulated
-    time budget, so its absence is an error naming the file (a converted official table has the column).
+    time budget: its absence is an error naming the file.
     """
-    n = len(frame)
+    n = len(train)
     out, estimated = np.full(n, np.nan), np.zeros(n, dtype=bool)
-    if f"{dataset}/train_s_per_epoch" not in frame.columns:
-        return out, estimated  # no training times either: this table has no simulated time at all
     path = data_file(TSS_TRAIN_INFO, data)
-    info = _read_csv(path, [f"{dataset}_hp12_test_all_time"], index="nats_index")
+    info = read_table(path, [f"{dataset}_hp12_test_all_time"], index="nats_index")
     known = info["nats_index"].to_numpy()
-    if not ((known >= 0) & (known < n)).all():
-        raise ValueError(f"benchmark table {path}: nats_index must lie in 0..{n - 1}")
+    if not (np.issubdtype(known.dtype, np.integer) and ((known >= 0) & (known < n)).all()
+            and len(np.unique(known)) == len(known)):
+        raise ValueError(f"benchmark table {path}: nats_index must hold distinct whole numbers in 0..{n - 1}")
     measured = info[f"{dataset}_hp12_test_all_time"].to_numpy(dtype=np.float64) / 12 * VALID_PER_TEST[dataset]
-    train = frame[f"{dataset}/train_s_per_epoch"].to_numpy(dtype=np.float64)
     fit = np.isfinite(train[known]) & np.isfinite(measured)
     if fit.sum() >= 2:  # unknown (blank) times stay unknown
         slope, intercept = np.polyfit(train[known][fit], measured[fit], 1)

@@ -68,7 +68,13 @@ def verify(oracle) -> list[str]:
             if abs(best - PUBLISHED_TSS_OPTIMA[d]) > 0.01:
                 problems.append(f"tss {d}: optimum {best:.4f} differs from the published {PUBLISHED_TSS_OPTIMA[d]}")
     if isinstance(oracle, TableOracle):  # the time and cost columns too (the accuracies are counted above)
-        for name, values in oracle.columns.items():
+        columns = dict(oracle.columns)
+        for d in DATASETS if space == "tss" else ():
+            try:
+                columns[f"{d}/valid_s_per_epoch"] = oracle.valid_times(d)[0]
+            except (ValueError, OSError) as exc:
+                problems.append(f"tss {d} validation times: {exc}")
+        for name, values in columns.items():
             known = int(np.isfinite(values).sum())
             if "_acc_" not in name and known != SIZES[space]:
                 problems.append(f"{space} {name}: {known} of {SIZES[space]} archs")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.baselines import latest_run
 from harness.report import write_report
-from harness.report.load import latest_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    if args.scheduler is None:
+    if not args.scheduler:  # local processes (open_executor reads an empty address the same way)
         local_workers(args.workers)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))

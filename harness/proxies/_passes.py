@@ -21,6 +21,8 @@ train-mode BatchNorm statistics are restored, and synflow / zen run on substitut
 On CPU the train-mode pass runs BatchNorm and stride-1 average pooling through ``_fast_layers`` (the
 stock layers' values, a cheaper double backward for GraSP).
 
+On CUDA every pass runs cuDNN in IEEE float32 and deterministic mode (``ieee_cudnn``).
+
 ``split`` > 1 runs the batch-dependent backward passes in that many chunks, accumulating as zero-cost-nas's
 ``split_data`` does (CUDA out-of-memory fallback); ``relu_codes`` always uses the whole batch.
 """
@@ -85,6 +87,16 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def ieee_cudnn(device: torch.device) -> AbstractContextManager:
+    """On CUDA, cuDNN convolutions in IEEE float32 with deterministic algorithms: by default Ampere and later
+    GPUs convolve float32 in TF32 (10-bit mantissa), and cuDNN's fastest weight-gradient kernels add in a
+    varying order, either of which would move GraSP-like sums of cancelling terms between devices and runs."""
+    if device.type != "cuda":
+        return nullcontext()
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False,
+                                      fp32_precision="ieee")
+
+
 @contextmanager
 def _hooks(handles: list) -> Iterator[None]:
     try:
@@ -114,10 +126,11 @@ class Passes:
         if name not in self._cache:
             if name not in self.needs:
                 raise KeyError(f"pass {name!r} was not declared in needs {sorted(self.needs)}")
-            if name in TRAIN_PASS:
-                self._train_pass()
-            else:
-                self._cache[name] = getattr(self, f"_{name}")()
+            with ieee_cudnn(self.inputs.device):
+                if name in TRAIN_PASS:
+                    self._train_pass()
+                else:
+                    self._cache[name] = getattr(self, f"_{name}")()
         return self._cache[name]
 
     # -- the shared train-mode forward ------------------------------------------------------------------

@@ -147,7 +147,7 @@ def write_report(runs: Iterable[Source] | Source, out_dir: str | os.PathLike[str
     if "tss" in oracles:
         try:
             train_info = load_train_info(data)
-        except DataNotFoundError as exc:
+        except (DataNotFoundError, ValueError) as exc:
             missing.append(f"TSS training losses unavailable ({exc})")
     trajs = rs.trajectories
     r = _Report(rs, out, oracles, train_info,

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.bench import DATASETS
-from harness.bench.table import TSS_TRAIN_INFO
+from harness.bench.table import TSS_TRAIN_INFO, read_table
 from harness.config import data_file
 
 Source = str | os.PathLike[str] | Mapping[str, Any]
@@ -215,16 +215,6 @@ def load_runs(sources: Iterable[Source] | Source) -> RunSet:
                   missing=missing)
 
 
-def latest_run(folder: str | os.PathLike[str]) -> Path:
-    """The newest saved run under a pytest-benchmark storage folder (``NNNN_name.json``: highest NNNN)."""
-    found = sorted(Path(folder).rglob("*.json"), key=lambda p: (p.name, str(p)))
-    if not found:
-        raise FileNotFoundError(f"no saved runs (*.json) under {folder}")
-    return found[-1]
-
-
-
 def load_train_info(data: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Per-arch training info of TSS archs 0..999 (the only training losses there are), indexed by arch."""
-    frame = pd.read_csv(data_file(TSS_TRAIN_INFO, data))
-    return frame.set_index("nats_index")
+    return read_table(data_file(TSS_TRAIN_INFO, data), [], index="nats_index").set_index("nats_index")
