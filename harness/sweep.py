@@ -39,18 +39,24 @@ def parse_archs(spec: str, space: SearchSpace, data: str | os.PathLike[str] | No
         from harness.bench.reference import reference_archs
 
         return reference_archs(data)
+    if text == "all":
+        return list(range(size))
     try:
         if text.startswith("sample:"):
-            return [int(i) for i in fixed_sample(space, int(text.split(":", 1)[1]))]
-        if text == "all":
-            return list(range(size))
-        if "-" in text:
+            count = int(text.split(":", 1)[1])
+        elif "-" in text:
             first, last = (int(part) for part in text.split("-", 1))
         else:
-            first, last = 0, int(text) - 1
+            count = int(text)
     except ValueError:
         raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b, sample:N "
                          "or reference") from None
+    if text.startswith("sample:"):
+        return [int(i) for i in fixed_sample(space, count)]
+    if "-" not in text:
+        if not 1 <= count <= size:
+            raise ValueError(f"--archs {spec!r}: a count of archs must be in 1..{size} for {space.name}")
+        first, last = 0, count - 1
     if not 0 <= first <= last < size:
         raise ValueError(f"--archs {spec!r}: {space.name} indices run from 0 to {size - 1}, "
                          "and a range needs first <= last")

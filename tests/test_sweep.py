@@ -60,6 +60,10 @@ def test_parse_archs(tss):
     for bad in ("0", "5-4", "15620-15625", "x", "1-2-3", "-1"):
         with pytest.raises(ValueError, match="--archs"):
             parse_archs(bad, tss)
+    with pytest.raises(ValueError, match=r"a count of archs must be in 1..15625"):
+        parse_archs("0", tss)
+    with pytest.raises(ValueError, match=r"arch sample size 0 must be in 1..15625"):
+        parse_archs("sample:0", tss)
 
 
 def test_parse_proxies():
