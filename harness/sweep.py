@@ -41,19 +41,12 @@ def parse_archs(spec: str, space: SearchSpace, data: str | os.PathLike[str] | No
         return reference_archs(data)
     if text == "all":
         return list(range(size))
-    try:
-        if text.startswith("sample:"):
-            count = int(text.split(":", 1)[1])
-        elif "-" in text:
-            first, last = (int(part) for part in text.split("-", 1))
-        else:
-            count = int(text)
-    except ValueError:
-        raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b, sample:N "
-                         "or reference") from None
     if text.startswith("sample:"):
-        return [int(i) for i in fixed_sample(space, count)]
-    if "-" not in text:
+        return [int(i) for i in fixed_sample(space, _archs_int(text.removeprefix("sample:"), spec))]
+    if "-" in text:
+        first, last = (_archs_int(part, spec) for part in text.split("-", 1))
+    else:
+        count = _archs_int(text, spec)
         if not 1 <= count <= size:
             raise ValueError(f"--archs {spec!r}: a count of archs must be in 1..{size} for {space.name}")
         first, last = 0, count - 1
@@ -61,6 +54,14 @@ def parse_archs(spec: str, space: SearchSpace, data: str | os.PathLike[str] | No
         raise ValueError(f"--archs {spec!r}: {space.name} indices run from 0 to {size - 1}, "
                          "and a range needs first <= last")
     return list(range(first, last + 1))
+
+
+def _archs_int(part: str, spec: str) -> int:
+    try:
+        return int(part)
+    except ValueError:
+        raise ValueError(f"--archs {spec!r}: expected 'all', a count N, a range a-b, sample:N "
+                         "or reference") from None
 
 
 def parse_proxies(spec: str) -> tuple[str, ...]:

@@ -25,7 +25,6 @@ from harness.images import load_batch
 # Published optima of NATS-Bench TSS test accuracy after 200 epochs (Dong et al., TPAMI 2021, Table 4),
 # used to verify a data source, never as results.
 PUBLISHED_TSS_OPTIMA = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
-SIZES = {"tss": 15625, "sss": 32768}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,12 +56,12 @@ def summary_rows(oracle) -> list[list]:
 def verify(oracle) -> list[str]:
     """Problems found; empty when the source is complete and matches the published optima."""
     problems = []
-    space = oracle.space_name
+    space, size = oracle.space_name, oracle.space.size
     for d in DATASETS:
         for metric, epochs in metrics_for(space, d):
             acc = oracle.accuracies(d, metric, epochs)
-            if np.isfinite(acc).sum() != SIZES[space]:
-                problems.append(f"{space} {d} {metric}@{epochs}: {int(np.isfinite(acc).sum())} of {SIZES[space]} archs")
+            if np.isfinite(acc).sum() != size:
+                problems.append(f"{space} {d} {metric}@{epochs}: {int(np.isfinite(acc).sum())} of {size} archs")
         if space == "tss" and np.isfinite(oracle.accuracies(d)).any():
             _, best = oracle.best(d)
             if abs(best - PUBLISHED_TSS_OPTIMA[d]) > 0.01:
@@ -76,8 +75,8 @@ def verify(oracle) -> list[str]:
                 problems.append(f"tss {d} validation times: {exc}")
         for name, values in columns.items():
             known = int(np.isfinite(values).sum())
-            if "_acc_" not in name and known != SIZES[space]:
-                problems.append(f"{space} {name}: {known} of {SIZES[space]} archs")
+            if "_acc_" not in name and known != size:
+                problems.append(f"{space} {name}: {known} of {size} archs")
     return problems
 
 
