@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## Multi-trial search on NATS-Bench TSS ({args.runs} runs per cell, test accuracy @200 epochs of "
           "the incumbent, mean ± std)\n")
     headers = ["searcher"] + [f"{d} ({DEFAULT_BUDGETS_S[d]:,} s)" for d in DATASETS]
-    body = [[s] + [f"{rows[s, d]['mean']:.2f} ± {rows[s, d]['std']:.2f} ({np.mean(queries[s, d]):.0f} q)"
+    body = [[s] + [f"{rows[s, d]['final_mean']:.2f} ± {rows[s, d]['final_std']:.2f} ({np.mean(queries[s, d]):.0f} q)"
                    for d in DATASETS] for s in names]
     print(tabulate(body, headers, tablefmt="github"))
     print("\n(q = mean queries per run)\n")

@@ -17,14 +17,14 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from tabulate import tabulate
 
+from harness.metrics.estimate import Estimate, mean_ci
 from harness.metrics.rank import rank_metrics
 from harness.metrics.regret import regret_at, regret_auc
 from harness.runner import Trajectory
@@ -55,19 +55,6 @@ RULES: dict[str, dict[str, Rule]] = {
 _SEED_SUFFIX = re.compile(r"\s*\(seed \d+\)$")
 # Scale fields that must agree for a comparison to mean anything (another budget is another experiment).
 COMPARABLE = {"proxy": ("image_source",), "searcher": ("budget", "budget_kind", "reported_metric")}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    ci_low: float
-    ci_high: float
-
-    def half_width(self, side: str) -> float:
-        """Distance from the value to the ``low`` or ``high`` bound (0 where the bound is unknown)."""
-        bound = self.ci_low if side == "low" else self.ci_high
-        width = abs(self.value - bound)
-        return 0.0 if math.isnan(width) else width
 
 
 @dataclass(frozen=True)
@@ -109,9 +96,10 @@ def _json_float(value: float) -> float | None:
 def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, archs: Sequence[int],
                  scores: Sequence[float], accuracies: Sequence[float], image_source: str, reported_metric: str,
                  seconds_per_arch: float = math.nan, peak_mem_bytes: int = 0,
-                 n_boot: int = 1000) -> dict[str, Any]:
+                 n_boot: int = 1000, errors: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The record of one proxy case: rank metrics (bootstrap CIs, seeded by ``seed``) of ``scores``
-    against ``accuracies`` over ``archs``, plus the raw values so a report can recompute anything."""
+    against ``accuracies`` over ``archs``, plus the raw values so a report can recompute anything, and the
+    archs whose score failed (``errors``: arch -> reason; their scores are NaN)."""
     ranks = rank_metrics(scores, accuracies, n_boot=n_boot, seed=seed)
     info: dict[str, Any] = {
         "kind": "proxy", "proxy": proxy, "space": space, "dataset": dataset, "device": device, "seed": int(seed),
@@ -123,7 +111,8 @@ def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, a
                      f"{name}_ci_high": _json_float(est.ci_high)})
     info.update(seconds_per_arch=_json_float(seconds_per_arch), peak_mem_bytes=int(peak_mem_bytes),
                 archs=[int(a) for a in archs], scores=[_json_float(v) for v in scores],
-                accuracies=[_json_float(v) for v in accuracies])
+                accuracies=[_json_float(v) for v in accuracies], n_errors=len(errors or {}),
+                errors={str(a): r for a, r in (errors or {}).items()})
     return info
 
 
@@ -165,18 +154,6 @@ def case_key(info: Mapping[str, Any]) -> str:
     raise ValueError(f"unknown benchmark kind {kind!r} in extra_info; valid kinds: proxy, searcher")
 
 
-def _mean_ci(values: Iterable[float]) -> Estimate:
-    """Mean with a t-based 95% CI (zero width for a single value)."""
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if x.size == 0:
-        return Estimate(math.nan, math.nan, math.nan)
-    mean = float(x.mean())
-    if x.size < 2:
-        return Estimate(mean, mean, mean)
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return Estimate(mean, mean - half, mean + half)
-
-
 def _pooled_correlation(records: list[Mapping[str, Any]], name: str) -> Estimate:
     """Mean over seeds; the half-width adds the per-seed bootstrap CI (arch sampling) and the t-interval of
     the seed-to-seed spread (minibatch and init) in quadrature."""
@@ -187,7 +164,7 @@ def _pooled_correlation(records: list[Mapping[str, Any]], name: str) -> Estimate
         return Estimate(math.nan, math.nan, math.nan)
     lows = [e.half_width("low") for e in per_seed]
     highs = [e.half_width("high") for e in per_seed]
-    spread = _mean_ci(values)
+    spread = mean_ci(values)
     seed_half = spread.value - spread.ci_low
     value = float(values.mean())
     return Estimate(value, value - math.hypot(float(np.mean(lows)), seed_half),
@@ -212,8 +189,8 @@ def _summarise_case(key: str, benchmarks: list[Mapping[str, Any]]) -> CaseSummar
                  "image_source": _SEED_SUFFIX.sub("", infos[0]["image_source"])}
     else:
         trajectories = [t for i in infos for t in i["trajectories"]]
-        metrics = {"final_mean": _mean_ci(t["final_reported"] for t in trajectories),
-                   "auc_regret": _mean_ci(a for i in infos for a in i["auc_regret_runs"])}
+        metrics = {"final_mean": mean_ci(t["final_reported"] for t in trajectories),
+                   "auc_regret": mean_ci(a for i in infos for a in i["auc_regret_runs"])}
         scale = {"runs": len(trajectories), "seeds": sorted(s for i in infos for s in i["seeds"]),
                  **{k: infos[0][k] for k in COMPARABLE["searcher"]}}
     seconds = _timing(benchmarks)
@@ -345,31 +322,6 @@ def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
 
 # --- I/O ---------------------------------------------------------------------------------------------
 
-def latest_run(folder: str | Path) -> Path:
-    """The newest saved run under a pytest-benchmark storage folder (``NNNN_name.json``: highest NNNN)."""
-    found = sorted(Path(folder).rglob("*.json"), key=lambda p: (p.name, str(p)))
-    if not found:
-        raise FileNotFoundError(f"no saved runs (*.json) under {folder}")
-    return found[-1]
-
-
-def load_run(path: str | Path) -> dict[str, Any]:
-    """A saved pytest-benchmark run (``.benchmarks/<machine>/NNNN_name.json``): ``benchmarks``,
-    ``machine_info``, ..."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder: give one saved run (a pytest-benchmark JSON file), e.g. "
-                         f"{latest_run(path)}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not a pytest-benchmark JSON file: {exc}") from None
-    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
-    if type(benchmarks) is not list:
-        raise ValueError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' list)")
-    return data
-
-
 def baseline_path(directory: str | Path, key: str) -> Path:
     return Path(directory) / (key.replace("/", ".") + ".json")
 
@@ -408,7 +360,7 @@ def write_baselines(directory: str | Path, summaries: Mapping[str, CaseSummary],
         metrics = {}
         for name, est in summary.metrics.items():
             rule = RULES[summary.kind][name]
-            metrics[name] = {k: (None if math.isnan(v) else round(v, 6)) for k, v in asdict(est).items()}
+            metrics[name] = {k: (None if math.isnan(v) else round(v, 6)) for k, v in est._asdict().items()}
             metrics[name].update(direction=rule.direction, min_effect=rule.min_effect, relative=rule.relative)
         doc = {"key": key, "kind": summary.kind, "metrics": metrics, "scale": summary.scale,
                "torch_version": torch_version, "date": date}

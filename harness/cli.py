@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in sorted(_commands().items()):
         doc = (module.__doc__ or name).strip()
-        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
+        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--data", default=None,
                        help="benchmark data root (default: $HARNESS_DATA_DIR)")
         module.add_arguments(p)

@@ -10,7 +10,11 @@ the traced code about 10%: that is why CPU time and CPU memory are measured in s
 
 from __future__ import annotations
 
+import signal
+import threading
 import time as _time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Self
 
 import torch
@@ -89,3 +93,40 @@ def peak_traced_bytes(prof: profile) -> int:
         level += event.nbytes()
         peak = max(peak, level)
     return peak
+
+
+class TimeLimitExceeded(Exception):
+    """A call ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM, so only in the main thread; elsewhere the block runs
+    to its end and an overrun is raised after it). None: no limit."""
+    if not seconds:
+        yield
+        return
+    start = _time.perf_counter()
+    message = f"{what} took more than {seconds:g} s"
+    if threading.current_thread() is threading.main_thread():
+        def expire(signum: int, frame: object) -> None:
+            raise TimeLimitExceeded(message)
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    else:
+        yield
+    if _time.perf_counter() - start > seconds:
+        raise TimeLimitExceeded(message)
+
+
+def cuda_synchronized_timer() -> float:
+    """perf_counter after the queued CUDA work has finished, so a timed round covers the kernels, not their
+    launch (pytest-benchmark's ``timer`` on cuda rows)."""
+    torch.cuda.synchronize()
+    return _time.perf_counter()

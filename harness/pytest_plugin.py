@@ -1,7 +1,8 @@
-"""pytest glue for the benchmark suites: options, machine info, per-torch storage, the result table and the
-baseline gate. Loaded by the repository's root ``conftest.py``; everything heavy is imported lazily so that
-``pytest tests`` pays nothing for it. The computations live in ``harness.suite_config`` and
-``harness.baselines``.
+"""pytest glue for the benchmark suites: options, plugins, machine info, per-torch storage, the result table
+and the baseline gate. Registered through the ``pytest11`` entry point, so it is active wherever the harness is
+installed; it acts only on runs of the suites (``pytest --pyargs harness.suites``) or when its options are
+given, and imports everything heavy lazily. The computations live in ``harness.suite_config``,
+``harness.plugins`` and ``harness.baselines``.
 """
 
 from __future__ import annotations
@@ -60,27 +61,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="baseline folder (default: <rootdir>/baselines)")
     group.addoption("--report", dest="suite_report", type=Path, metavar="DIR", default=None,
                     help="write this run's report (Markdown page and figures, harness.report) into DIR")
+    group.addoption("--plugins", dest="suite_plugins", type=sc.parse_plugins, metavar="MODULES", default=(),
+                    help="your own proxies / searchers: comma list of module names or .py files, each defining "
+                         "PROXY(IES) / SEARCHER(S) (installed entry points are found without this)")
+    group.addoption("--proxy-timeout", dest="suite_proxy_timeout", type=sc.parse_seconds, metavar="SECONDS",
+                    help=f"a proxy that takes longer on one arch scores NaN with the reason, and the run goes on "
+                         f"(default: {sc.DEFAULT.proxy_timeout_s:g})")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # Runs before pytest-benchmark opens its storage: keep each torch version's saved runs apart, so that
-    # --benchmark-compare never compares timings across torch builds.
-    if getattr(config.option, "benchmark_storage", None) == BENCHMARK_DEFAULT_STORAGE:
+    # --benchmark-compare never compares timings across torch builds. Other projects' benchmarks are left alone.
+    if getattr(config.option, "benchmark_storage", None) == BENCHMARK_DEFAULT_STORAGE and runs_suites(config):
         storage = config.rootpath / ".benchmarks" / f"torch-{version('torch')}"
         config.option.benchmark_storage = f"file://{storage}"
+
+
+def runs_suites(config: pytest.Config) -> bool:
+    """Whether this session collects the harness suites (by module name or by a path inside them)."""
+    suites = Path(__file__).resolve().parent / "suites"
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if target == "harness.suites" or target.startswith("harness.suites."):
+            return True
+        path = (config.invocation_params.dir / target).resolve()
+        if path == suites or suites in path.parents:
+            return True
+    return False
 
 
 def suite_config(config: pytest.Config) -> sc.SuiteConfig:
     """The run's resolved configuration (names checked against the registries), computed once."""
     if SUITE_CONFIG not in config.stash:
         from harness.bench import DATASETS
+        from harness.plugins import load_plugins
         from harness.proxies import proxy_names
         from harness.searchers import searcher_names
 
         options = {dest: config.getoption(dest) for dest in sc.OPTION_FIELDS}
-        valid = {"proxies": proxy_names(), "searchers": searcher_names(), "datasets": DATASETS}
         try:
+            load_plugins(config.getoption("suite_plugins"))
+            valid = {"proxies": proxy_names(), "searchers": searcher_names(), "datasets": DATASETS}
             if config.getoption("baseline_check") and config.getoption("baseline_update"):
                 raise ValueError("--baseline-check and --baseline-update exclude each other: check this run "
                                  "against the stored baselines, or rewrite them from it")

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from harness.bench import Oracle, check_dataset
-from harness.bench.datasets import METRICS
 from harness.searchers import SearchExhausted, get_searcher
 
 # NATS-Bench TSS time budgets (simulated seconds) per dataset.
@@ -72,14 +71,6 @@ class Trajectory:
         return cls(**kwargs)
 
 
-def reported_metric(oracle: Oracle) -> tuple[str, int]:
-    """(metric, epochs) a run reports: test@200 where the space has it (TSS), else valid at the default
-    training length (SSS: valid@90)."""
-    if ("test", 200) in METRICS[oracle.space_name]:
-        return "test", 200
-    return "valid", oracle.default_hp
-
-
 def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s: float | None = None,
                max_queries: int | None = None, snapshot_every: int = 10,
                hparams: Mapping[str, Any] | None = None) -> Trajectory:
@@ -107,7 +98,7 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             )
         query_cap = DEFAULT_MAX_QUERIES if max_queries is None else max_queries
         budget = float(query_cap)
-    metric, epochs = reported_metric(oracle)
+    metric, epochs = oracle.space.reported
     reported = oracle.accuracies(dataset, metric, epochs)
 
     agent = get_searcher(searcher)(oracle.space, seed, **dict(hparams or {}))
@@ -119,6 +110,8 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             arch = agent.ask()
         except SearchExhausted:
             break
+        if not (type(arch) is int and 0 <= arch < oracle.space.size):  # the hot loop's common case skips this
+            arch = _checked(arch, searcher, oracle)
         valid, seconds = oracle.simulate_train_eval(arch, dataset)
         if timed:
             if not math.isfinite(seconds):
@@ -151,3 +144,14 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
         final_reported=float(inc_reported[-1]) if inc_reported else math.nan,
         n_queries=len(archs), snapshots=snapshots,
     )
+
+
+def _checked(arch: object, searcher: str, oracle: Oracle) -> int:
+    """An asked arch as an index of the space, or an error naming the searcher (a plugin's bug is its own)."""
+    if isinstance(arch, bool) or not isinstance(arch, (int, np.integer)):
+        raise TypeError(f"searcher {searcher!r} asked {arch!r} ({type(arch).__name__}); ask() returns an arch "
+                        f"index, an int in [0, {oracle.space.size})")
+    if not 0 <= arch < oracle.space.size:
+        raise ValueError(f"searcher {searcher!r} asked arch {arch}, outside {oracle.space_name}'s indices "
+                         f"[0, {oracle.space.size})")
+    return int(arch)

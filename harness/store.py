@@ -17,8 +17,8 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Self
 
@@ -78,16 +78,13 @@ class ScoreKey:
 
     @classmethod
     def for_batch(cls, proxy: str, space: str, dataset: str, batch, seed: int = 0,
-                  device: str = "cpu") -> ScoreKey:
+                  device: str = "cpu", code_version: str = harness.__version__) -> ScoreKey:
         """The key of scores computed on ``batch`` (a ``harness.images.Batch``): its real size, source and
-        dtype, so that a short or differently typed batch never shares entries with the usual one."""
+        dtype, so that a short or differently typed batch never shares entries with the usual one.
+        ``code_version`` is the version of the code computing the proxy (a plugin's includes its own)."""
         return cls(proxy=proxy, space=space, dataset=dataset, batch_size=int(batch.inputs.shape[0]),
                    image_source=str(batch.source), seed=int(seed), device=str(device),
-                   dtype=str(batch.inputs.dtype).removeprefix("torch."))
-
-    def for_proxy(self, proxy: str) -> ScoreKey:
-        """The same conditions for another proxy."""
-        return replace(self, proxy=proxy)
+                   dtype=str(batch.inputs.dtype).removeprefix("torch."), harness_version=code_version)
 
 
 _KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))
@@ -265,19 +262,3 @@ class _Transaction:
 
     def __exit__(self, exc_type, *exc) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def cached_scores(store: str | os.PathLike[str] | ResultStore | None, key: ScoreKey, archs: Sequence[int],
-                  compute: Callable[[int], float]) -> list[float]:
-    """Scores of ``archs`` under ``key``, in order: read from ``store`` first, ``compute(arch)`` the rest and
-    write each as it comes (so an interrupted run keeps its work). ``store=None`` computes everything."""
-    if store is None:
-        return [float(compute(int(a))) for a in archs]
-    if not isinstance(store, ResultStore):
-        with ResultStore(store) as opened:
-            return cached_scores(opened, key, archs, compute)
-    known = store.get_many(key, archs)
-    for arch in store.missing(key, archs):
-        known[arch] = float(compute(arch))
-        store.put_many([Row(key, arch, known[arch])])
-    return [known[int(a)] for a in archs]

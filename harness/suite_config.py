@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import unknown_name
+from harness.spaces import SPACE_CLASSES, SPACES
 
 ALL = "all"
 DEVICES = ("cpu", "cuda")
-SPACES = ("tss", "sss")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SuiteConfig:
     data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
     images_dir: Path | None = None  # the user's own CIFAR / ImageNet16 files (None: the data root's images)
     store: Path | None = None  # SQLite result store read before scoring and filled after (None: no cache)
+    proxy_timeout_s: float = 300.0  # a proxy slower than this on one arch scores NaN with the reason
 
 
 # Default: sized for `pytest suites` in < 15 min on 2 cores, which holds while score_all of every proxy
@@ -54,7 +56,8 @@ FULL = dataclasses.replace(DEFAULT, devices=DEVICES, seeds=(0, 1, 2), archs=1000
 OPTION_FIELDS = {"suite_proxies": "proxies", "suite_searchers": "searchers", "suite_datasets": "datasets",
                  "suite_devices": "devices", "suite_seeds": "seeds", "suite_archs": "archs",
                  "suite_runs": "runs", "suite_space": "space", "suite_data": "data",
-                 "suite_store": "store", "suite_images_dir": "images_dir"}
+                 "suite_store": "store", "suite_images_dir": "images_dir",
+                 "suite_proxy_timeout": "proxy_timeout_s"}
 
 
 def parse_names(string: str) -> tuple[str, ...]:
@@ -65,6 +68,24 @@ def parse_names(string: str) -> tuple[str, ...]:
     if ALL in names and len(names) > 1:
         raise argparse.ArgumentTypeError(f"{ALL!r} cannot be combined with other names: {string!r}")
     return names
+
+
+def parse_plugins(string: str) -> tuple[str, ...]:
+    """A comma list of plugin module names and .py files (imported later, by ``harness.plugins``)."""
+    plugins = tuple(dict.fromkeys(part.strip() for part in string.split(",") if part.strip()))
+    if not plugins:
+        raise argparse.ArgumentTypeError(f"expected module names or .py files separated by commas, got {string!r}")
+    return plugins
+
+
+def parse_seconds(string: str) -> float:
+    try:
+        value = float(string)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {string!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {string!r}")
+    return value
 
 
 def parse_positive_int(string: str) -> int:
@@ -123,9 +144,7 @@ def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full
         spaces = select("space", space, SPACES)
         given["proxy_spaces"] = given["searcher_spaces"] = spaces
     cfg = dataclasses.replace(profile, **given)
-    from harness.spaces import SizeSpace, TopologySpace  # numpy only
-
-    for space_cls in (TopologySpace, SizeSpace):
+    for space_cls in SPACE_CLASSES.values():
         if space_cls.name in cfg.proxy_spaces and cfg.archs > space_cls.space_size():
             raise ValueError(f"--archs {cfg.archs}: {space_cls.name} has {space_cls.space_size()} archs")
     return dataclasses.replace(

@@ -34,9 +34,10 @@ def parse_archs(spec: str, space: SearchSpace, data: str | os.PathLike[str] | No
     size = space.size
     text = spec.strip()
     if text == "reference":
-        if space.name != "tss":
-            raise ValueError("--archs reference: the reference scores cover TSS archs only")
-        from harness.bench.reference import reference_archs
+        from harness.bench.reference import REFERENCE_SPACE, reference_archs
+
+        if space.name != REFERENCE_SPACE:
+            raise ValueError(f"--archs reference: the reference scores cover {REFERENCE_SPACE} archs only")
 
         return reference_archs(data)
     if text == "all":

@@ -35,3 +35,10 @@ def tss_oracle(data_root: Path) -> TableOracle:
 @pytest.fixture(scope="session")
 def sss_oracle(data_root: Path) -> TableOracle:
     return TableOracle.load("sss", data_root)
+
+
+@pytest.fixture(scope="session")
+def cifar10_batch(data_root: Path):
+    from harness.images import load_batch
+
+    return load_batch("cifar10", 16, seed=0, data=data_root)

@@ -17,7 +17,7 @@ from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolv
 
 pytest_plugins = ["pytester"]
 
-SUITES = str(Path(__file__).resolve().parents[1] / "suites")
+SUITES = str(Path(__file__).resolve().parents[1] / "harness" / "suites")
 # Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers.
 TINY = ["--proxies", "params,synflow", "--searchers", "random,rea", "--datasets", "cifar10", "--archs", "6",
         "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs"]
@@ -95,14 +95,18 @@ def test_missing_data_root_is_one_usage_error(pytester, monkeypatch):
     result.stderr.fnmatch_lines(["*benchmark data folder /no/such/data (from HARNESS_DATA_DIR / --data) does not exist*"])
 
 
-def test_storage_is_kept_apart_per_torch_version(tmp_path):
-    def configure(storage: str) -> str:
-        config = SimpleNamespace(option=SimpleNamespace(benchmark_storage=storage), rootpath=tmp_path)
+def test_storage_is_kept_apart_per_torch_version_for_suite_runs_only(tmp_path):
+    def configure(storage: str, args: tuple[str, ...] = ("harness.suites",)) -> str:
+        config = SimpleNamespace(option=SimpleNamespace(benchmark_storage=storage), rootpath=tmp_path,
+                                 args=list(args), invocation_params=SimpleNamespace(dir=tmp_path))
         pytest_plugin.pytest_configure(config)
         return config.option.benchmark_storage
 
     assert configure("file://./.benchmarks") == f"file://{tmp_path}/.benchmarks/torch-{torch.__version__}"
+    assert configure("file://./.benchmarks", (SUITES + "/test_proxies.py::test_proxy",)).endswith(torch.__version__)
     assert configure("file:///somewhere/else") == "file:///somewhere/else"  # the user's choice stands
+    # another project's benchmarks, in a session where the plugin is merely installed, are left alone
+    assert configure("file://./.benchmarks", ("tests",)) == "file://./.benchmarks"
 
 
 def test_profiles_and_overrides():

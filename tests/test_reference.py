@@ -24,7 +24,7 @@ def test_reference_scores_load_with_our_names(data_root):
 
 def test_sweep_archs_reference(tss_oracle, data_root, sss_oracle):
     assert parse_archs("reference", tss_oracle.space, data_root) == reference_archs(data_root)
-    with pytest.raises(ValueError, match="TSS archs only"):
+    with pytest.raises(ValueError, match="tss archs only"):
         parse_archs("reference", sss_oracle.space, data_root)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -53,9 +55,12 @@ def test_final_table_groups_runs():
     trajs = [make([10], [v], searcher=s, seed=i) for i, (s, v) in
              enumerate([("rea", 93.0), ("rea", 94.0), ("random", 92.0)])]
     rows = {r["searcher"]: r for r in final_table(trajs)}
-    assert rows["rea"]["runs"] == 2 and rows["rea"]["mean"] == pytest.approx(93.5)
-    assert rows["rea"]["std"] == pytest.approx(np.std([93.0, 94.0], ddof=1))
+    assert rows["rea"]["runs"] == 2 and rows["rea"]["final_mean"] == pytest.approx(93.5)
+    assert rows["rea"]["final_std"] == pytest.approx(np.std([93.0, 94.0], ddof=1))
     assert rows["random"]["runs"] == 1 and rows["random"]["budget"] == 100.0
+    assert math.isnan(rows["random"]["mw_p"]) and rows["rea"]["mw_u"] == 2.0
+    with_optimum = {r["searcher"]: r for r in final_table(trajs, {("tss", "cifar10"): 95.0})}
+    assert with_optimum["rea"]["regret_mean"] == pytest.approx(1.5)
 
 
 def test_mann_whitney_direction():

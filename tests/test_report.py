@@ -21,7 +21,7 @@ from harness.images import load_batch
 from harness.proxies import proxy_names
 from harness.report import analysis, write_report
 from harness.report.load import load_runs
-from harness.runner import reported_metric, run_search
+from harness.runner import run_search
 from harness.scoring import score_all
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -32,7 +32,7 @@ SEEDS = (0, 1, 2)
 
 def _searcher_case(oracle, searcher: str, dataset: str, **budget) -> dict:
     trajs = [run_search(searcher, oracle, dataset, seed, **budget) for seed in SEEDS]
-    optimum = oracle.best(dataset, *reported_metric(oracle))[1]
+    optimum = oracle.best(dataset, *oracle.space.reported)[1]
     return {"name": f"test_searcher[{searcher}-{oracle.space_name}-{dataset}-b0]",
             "extra_info": searcher_record(trajs, optimum), "stats": {"mean": 0.1, "rounds": len(SEEDS)}}
 
@@ -42,7 +42,7 @@ def _proxy_cases(oracle, dataset: str, n_archs: int = 12) -> list[dict]:
     if len(proxies) < 2:
         pytest.skip(f"need two of the cheap proxies {CHEAP_PROXIES}; registered: {proxy_names()}")
     archs = np.random.default_rng(0).choice(oracle.space.size, n_archs, replace=False).tolist()
-    metric, epochs = reported_metric(oracle)
+    metric, epochs = oracle.space.reported
     accs = [oracle.accuracy(a, dataset, metric, epochs) for a in archs]
     batch = load_batch(dataset, batch_size=8, seed=0)
     per_arch = [score_all(oracle.space, a, proxies, dataset, batch, seed=0) for a in archs]
@@ -174,7 +174,7 @@ def test_partial_run_builds_and_says_what_is_missing(saved_run: Path, tmp_path: 
 def test_bad_input_is_a_clear_error(tmp_path: Path, capsys):
     bad = tmp_path / "0003_broken.json"
     bad.write_text('{"benchmarks": [')
-    with pytest.raises(ValueError, match="0003_broken.json is not valid JSON"):
+    with pytest.raises(ValueError, match="0003_broken.json is not a pytest-benchmark JSON file"):
         load_runs([bad])
     assert main(["report", str(tmp_path / "absent.json"), "--out", str(tmp_path / "o")]) == 2
     assert "absent.json not found" in capsys.readouterr().err

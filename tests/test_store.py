@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.store import SCHEMA_VERSION, ResultStore, Row, ScoreKey, StoreError, cached_scores
+from harness.store import SCHEMA_VERSION, ResultStore, Row, ScoreKey, StoreError
 
 KEY = ScoreKey(proxy="nwot", space="tss", dataset="cifar10", batch_size=64, image_source="cifar10-train-2000",
                seed=0, device="cpu", dtype="float32", torch_version="2.13.0+cpu", harness_version="0.1.0")
@@ -100,7 +100,7 @@ def _writer(path: str, worker: int, n: int) -> None:
     """Each worker writes its own archs one short transaction at a time, plus archs every worker writes."""
     with ResultStore(path) as store:
         for i in range(n):
-            store.put_many([(KEY, worker * 10_000 + i, float(i)), (KEY.for_proxy("shared"), i, float(i))])
+            store.put_many([(KEY, worker * 10_000 + i, float(i)), (replace(KEY, proxy="shared"), i, float(i))])
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):
@@ -116,20 +116,4 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     with ResultStore(path) as store:
         assert store.count(KEY) == n_workers * n
         assert store.missing(KEY, [w * 10_000 + i for w in range(n_workers) for i in range(n)]) == []
-        assert store.get_many(KEY.for_proxy("shared")) == {i: float(i) for i in range(n)}
-
-
-def test_cached_scores_computes_only_what_is_missing(tmp_path):
-    calls = []
-
-    def compute(arch: int) -> float:
-        calls.append(arch)
-        return math.nan if arch == 3 else arch / 2
-
-    path = tmp_path / "s.sqlite"
-    first = cached_scores(path, KEY, [1, 2, 3], compute)
-    second = cached_scores(path, KEY, [3, 4, 1], compute)
-    assert first[:2] == [0.5, 1.0] and math.isnan(first[2])
-    assert math.isnan(second[0]) and second[1:] == [2.0, 0.5]
-    assert calls == [1, 2, 3, 4]
-    assert cached_scores(None, KEY, [1, 1], compute) == [0.5, 0.5] and calls[-2:] == [1, 1]
+        assert store.get_many(replace(KEY, proxy="shared")) == {i: float(i) for i in range(n)}

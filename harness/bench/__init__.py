@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from harness.bench.datasets import DATASETS, METRICS, check_dataset
+from harness.bench.datasets import DATASETS, check_dataset
 from harness.bench.natsbench import NatsBenchOracle
 from harness.bench.oracle import Oracle
 from harness.bench.table import TableOracle
@@ -25,7 +25,6 @@ def load_oracle(space: str = "tss", source: str = "table",
 
 __all__ = [
     "DATASETS",
-    "METRICS",
     "SOURCES",
     "NatsBenchOracle",
     "Oracle",

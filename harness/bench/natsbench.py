@@ -46,8 +46,7 @@ class NatsBenchOracle(Oracle):
         self.api = create(str(folder), space, fast_mode=True, verbose=False)
         self.folder = folder
         self.source = str(folder)
-        self.space = TopologySpace(list(self.api.meta_archs)) if space == "tss" else SizeSpace()
-        self.default_hp = 12 if space == "tss" else 90
+        self.space = {"tss": lambda: TopologySpace(list(self.api.meta_archs)), "sss": SizeSpace}[space]()
         self._info = lru_cache(maxsize=65536)(self._more_info)
 
     def available(self) -> list[int]:
@@ -67,8 +66,6 @@ class NatsBenchOracle(Oracle):
         return "cifar10-valid" if dataset == "cifar10" and metric == "valid" else dataset
 
     def _accuracy(self, index: int, dataset: str, metric: str, epochs: int) -> float:
-        if self.space_name == "sss":  # the SSS tables hold x-valid of the 90-epoch run, as the table does
-            return self._info(index, self._run(dataset, "valid"), epochs)["valid-accuracy"]
         return self._info(index, self._run(dataset, metric), epochs)[f"{metric}-accuracy"]
 
     def _accuracies(self, dataset: str, metric: str, epochs: int) -> np.ndarray:
@@ -79,20 +76,20 @@ class NatsBenchOracle(Oracle):
 
     def _simulate(self, index: int, dataset: str, hp: int) -> tuple[float, float]:
         info = self._info(index, self._run(dataset, "valid"), hp)
-        if self.space_name == "sss":
+        if not self.space.has_times:
             return float(info["valid-accuracy"]), float("nan")
         return float(info["valid-accuracy"]), float(info["train-all-time"] + info["valid-per-time"])
 
     def _cost(self, index: int, dataset: str) -> dict[str, Any]:
         if not self._record_path(index).is_file():
             raise DataNotFoundError(f"NATS-Bench record {self._record_path(index)} not found")
-        cost = self.api.get_cost_info(index, self._run(dataset, "valid"), hp=str(self.default_hp))
-        valid = self._info(index, self._run(dataset, "valid"), self.default_hp)
+        cost = self.api.get_cost_info(index, self._run(dataset, "valid"), hp=str(self.space.search_hp))
+        valid = self._info(index, self._run(dataset, "valid"), self.space.search_hp)
         return {
             "params_mb": float(cost["params"]),
             "flops_m": float(cost["flops"]),
-            "train_s_per_epoch": float(cost["T-train@epoch"]) if self.space_name == "tss" else float("nan"),
-            "valid_s_per_epoch": float(valid["valid-per-time"]) if self.space_name == "tss" else float("nan"),
+            "train_s_per_epoch": float(cost["T-train@epoch"]) if self.space.has_times else float("nan"),
+            "valid_s_per_epoch": float(valid["valid-per-time"]) if self.space.has_times else float("nan"),
             "valid_s_estimated": False,
             "latency_ms": {"nats_bench": 1000.0 * float(cost["latency"])},
         }

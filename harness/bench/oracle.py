@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.bench.datasets import check_dataset, check_metric
+from harness.bench.datasets import check_dataset
 from harness.spaces import Arch, SearchSpace
 
 
@@ -20,8 +20,6 @@ class Oracle(ABC):
     """
 
     space: SearchSpace
-    # The simulated-time protocol's default training length (12 epochs for TSS, 90 for SSS).
-    default_hp: int
 
     @property
     def space_name(self) -> str:
@@ -35,13 +33,13 @@ class Oracle(ABC):
     def accuracy(self, arch: Arch, dataset: str, metric: str = "test", epochs: int = 200) -> float:
         """Accuracy (%) of ``arch``; e.g. ``metric='test', epochs=200`` is the mean over training seeds."""
         check_dataset(dataset)
-        check_metric(self.space_name, metric, epochs, dataset)
+        self.space.check_metric(metric, epochs, dataset)
         return float(self._accuracy(self._index(arch), dataset, metric, epochs))
 
     def accuracies(self, dataset: str, metric: str = "test", epochs: int = 200) -> np.ndarray:
         """The metric for every index (NaN where the source does not hold it)."""
         check_dataset(dataset)
-        check_metric(self.space_name, metric, epochs, dataset)
+        self.space.check_metric(metric, epochs, dataset)
         return self._accuracies(dataset, metric, epochs)
 
     def simulate_train_eval(self, arch: Arch, dataset: str, hp: int | None = None) -> tuple[float, float]:
@@ -53,7 +51,7 @@ class Oracle(ABC):
         no training times (SSS): budgets there count queries.
         """
         check_dataset(dataset)
-        hp = self.default_hp if hp is None else int(hp)
+        hp = self.space.search_hp if hp is None else int(hp)
         return self._simulate(self._index(arch), dataset, hp)
 
     def cost(self, arch: Arch, dataset: str) -> dict[str, Any]:

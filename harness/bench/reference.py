@@ -18,6 +18,7 @@ from harness.errors import DataNotFoundError
 
 REFERENCE_FILE = "nats-bench/reference-scores-725.csv.gz"
 REFERENCE_BATCH_SIZE = 32
+REFERENCE_SPACE = "tss"  # the space the reference file scores
 # reference column -> our proxy of the same definition
 PROXY_COLUMNS = {"flops": "flops", "params": "params", "synflow": "synflow", "grasp": "grasp",
                  "fisher": "fisher", "grad_norm": "grad_norm", "l2_norm": "l2_norm", "plain": "plain",

@@ -53,7 +53,6 @@ class TableOracle(Oracle):
     def __init__(self, space, columns: dict[str, np.ndarray], latency: dict[str, np.ndarray], source: str,
                  data: str | os.PathLike[str] | None = None):
         self.space = space
-        self.default_hp = 12 if space.name == "tss" else 90
         self.columns = columns
         self.latency = latency
         self.source = source
@@ -64,11 +63,10 @@ class TableOracle(Oracle):
     @classmethod
     def load(cls, space: str = "tss", data: str | os.PathLike[str] | None = None) -> TableOracle:
         """Load a space's tables from the data root (``$HARNESS_DATA_DIR`` unless ``data`` is given)."""
-        if space == "tss":
-            return cls._load_tss(data)
-        if space == "sss":
-            return cls._load_sss(data)
-        raise ValueError(f"unknown space {space!r}; valid spaces: tss, sss")
+        loaders = {"tss": cls._load_tss, "sss": cls._load_sss}
+        if space not in loaders:
+            raise ValueError(f"unknown space {space!r}; valid spaces: {', '.join(loaders)}")
+        return loaders[space](data)
 
     @classmethod
     def _load_tss(cls, data) -> TableOracle:
@@ -134,7 +132,7 @@ class TableOracle(Oracle):
         if acc is None:
             raise ValueError(
                 f"{self.source} holds no validation accuracy after {hp} epochs for {dataset} "
-                f"(simulate_train_eval here supports hp={self.default_hp})"
+                f"(simulate_train_eval here supports hp={self.space.search_hp})"
             )
         train = self.columns.get(f"{dataset}/train_s_per_epoch")
         if train is None:
@@ -148,10 +146,10 @@ class TableOracle(Oracle):
             "flops_m": float(self._col(dataset, "flops_m")[index]),
             "train_s_per_epoch": float(self._col(dataset, "train_s_per_epoch")[index]),
         }
-        if self.space.name == "tss":
+        if self.space.has_times:
             valid, estimated = self.valid_times(dataset)
             out.update(valid_s_per_epoch=float(valid[index]), valid_s_estimated=bool(estimated[index]))
-        else:  # SSS: NATS-Bench's size-space data here has no times
+        else:  # NATS-Bench's size-space data here has no times
             out.update(valid_s_per_epoch=float("nan"), valid_s_estimated=False)
         out["latency_ms"] = {dev: float(v[index]) for dev, v in self.latency.items()}
         return out

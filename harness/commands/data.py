@@ -16,15 +16,14 @@ from tabulate import tabulate
 
 from harness.bench import DATASETS, NatsBenchOracle, TableOracle
 from harness.bench.convert import table_from_nats
-from harness.bench.datasets import metrics_for
 from harness.bench.natsbench import FOLDERS
 from harness.bench.reference import load_reference_scores
 from harness.config import DATA_ENV, data_dir
 from harness.images import load_batch
+from harness.spaces import SPACES
 
 # Published optima of NATS-Bench TSS test accuracy after 200 epochs (Dong et al., TPAMI 2021, Table 4),
 # used to verify a data source, never as results.
-PUBLISHED_TSS_OPTIMA = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +44,7 @@ def summary_rows(oracle) -> list[list]:
     """One row per (dataset, metric): archs with a value and the best one."""
     rows = []
     for d in DATASETS:
-        for metric, epochs in metrics_for(oracle.space_name, d):
+        for metric, epochs in oracle.space.metrics_for(d):
             acc = oracle.accuracies(d, metric, epochs)
             known = int(np.isfinite(acc).sum())
             best = f"{np.nanmax(acc):.4f}" if known else "-"
@@ -58,21 +57,22 @@ def verify(oracle) -> list[str]:
     problems = []
     space, size = oracle.space_name, oracle.space.size
     for d in DATASETS:
-        for metric, epochs in metrics_for(space, d):
+        for metric, epochs in oracle.space.metrics_for(d):
             acc = oracle.accuracies(d, metric, epochs)
             if np.isfinite(acc).sum() != size:
                 problems.append(f"{space} {d} {metric}@{epochs}: {int(np.isfinite(acc).sum())} of {size} archs")
-        if space == "tss" and np.isfinite(oracle.accuracies(d)).any():
-            _, best = oracle.best(d)
-            if abs(best - PUBLISHED_TSS_OPTIMA[d]) > 0.01:
-                problems.append(f"tss {d}: optimum {best:.4f} differs from the published {PUBLISHED_TSS_OPTIMA[d]}")
+        published = oracle.space.published_optima.get(d)
+        if published is not None and np.isfinite(oracle.accuracies(d, *oracle.space.reported)).any():
+            _, best = oracle.best(d, *oracle.space.reported)
+            if abs(best - published) > 0.01:
+                problems.append(f"{space} {d}: optimum {best:.4f} differs from the published {published}")
     if isinstance(oracle, TableOracle):  # the time and cost columns too (the accuracies are counted above)
         columns = dict(oracle.columns)
-        for d in DATASETS if space == "tss" else ():
+        for d in DATASETS if oracle.space.has_times else ():
             try:
                 columns[f"{d}/valid_s_per_epoch"] = oracle.valid_times(d)[0]
             except (ValueError, OSError) as exc:
-                problems.append(f"tss {d} validation times: {exc}")
+                problems.append(f"{space} {d} validation times: {exc}")
         for name, values in columns.items():
             known = int(np.isfinite(values).sum())
             if "_acc_" not in name and known != size:
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         else str(data_dir(args.data))
     print(f"source: {args.source} ({origin})")
     rows, problems = [], []
-    for space in ("tss", "sss"):
+    for space in SPACES:
         oracle = _load(args.source, space, args.data)
         rows += summary_rows(oracle)
         if args.verify:

@@ -13,6 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from harness import baselines
+from harness.runs import load_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    saved = baselines.load_run(args.run)
+    saved = load_run(args.run)
     current = baselines.summarise(saved["benchmarks"])
     if not current:
         raise ValueError(f"{args.run} holds no suite benchmarks (no extra_info kind 'proxy' or 'searcher')")

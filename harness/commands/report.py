@@ -7,10 +7,9 @@ several runs are merged (e.g. a CPU and a GPU proxy run). The page is OUT/README
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from harness.baselines import latest_run
 from harness.report import write_report
+from harness.runs import run_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    runs = [latest_run(p) if Path(p).is_dir() else Path(p) for p in args.runs]
+    runs = [run_path(p) for p in args.runs]
     page = write_report(runs, args.out, data=args.data)
     print(f"wrote {page} ({len(list(page.parent.glob('*.png')))} figures) from {', '.join(map(str, runs))}")
     return 0

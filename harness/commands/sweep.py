@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.spaces import SPACES
 from harness.suite_config import parse_data_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", choices=("tss", "sss"), default="tss")
+    parser.add_argument("--space", choices=SPACES, default="tss")
     parser.add_argument("--dataset", default="cifar10",
                         help="cifar10, cifar100, ImageNet16-120, a comma-separated list of them, or 'all'")
     parser.add_argument("--proxies", default="all", help="'all' or a comma-separated list of proxy names")

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
+from harness.metrics.estimate import Estimate
+
 CORRELATIONS = ("spearman", "kendall", "pearson")
 _BOOT_CELLS = 2_000_000  # resample rows x archs held in memory per bootstrap batch
-
-
-class Estimate(NamedTuple):
-    value: float
-    ci_low: float
-    ci_high: float
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -7,13 +7,14 @@ incumbent (NaN). For query budgets the grid is the number of queries.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from harness.metrics.estimate import t_interval
 from harness.runner import Trajectory
 
 
@@ -58,28 +59,43 @@ def aggregate(curves: np.ndarray | Sequence[Sequence[float]], confidence: float 
 
     ``curves`` is (runs, grid) or (runs,). Where fewer than two runs have a value the interval is NaN.
     """
-    a = np.asarray(curves, dtype=np.float64)
-    n = np.sum(~np.isnan(a), axis=0)
-    with warnings.catch_warnings():  # all-NaN columns and single runs are expected: they give NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(a, axis=0)
-        std = np.nanstd(a, axis=0, ddof=1)
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)
+    t = t_interval(np.asarray(curves, dtype=np.float64), confidence)
+    mean, std, half, n = t["mean"], t["std"], t["half"], t["n"]
     return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
-def final_table(trajs: Iterable[Trajectory]) -> list[dict[str, Any]]:
-    """One row per (searcher, space, dataset, budget): runs, mean and sample std of the final result."""
-    groups: dict[tuple, list[float]] = {}
+REFERENCE_SEARCHER = "random"
+TABLE_FRACTIONS = (0.25, 0.5)
+
+
+def final_table(trajs: Iterable[Trajectory], optima: Mapping[tuple[str, str], float] | None = None,
+                reference: str = REFERENCE_SEARCHER) -> list[dict[str, Any]]:
+    """One row per (searcher, space, dataset, budget): runs, mean and sample std of the final result, mean
+    queries, and a one-sided Mann-Whitney test of the finals against ``reference``'s in the same group
+    (greater; NaN for the reference itself). With the optimum of (space, dataset) in ``optima``: the mean
+    regret at 25% and 50% of the budget, at its end, and its area (``regret_auc``)."""
+    groups: dict[tuple, list[Trajectory]] = {}
     for t in trajs:
-        key = (t.searcher, t.space, t.dataset, t.budget, t.budget_kind, t.reported_metric)
-        groups.setdefault(key, []).append(t.final_reported)
+        groups.setdefault((t.searcher, t.space, t.dataset, t.budget, t.budget_kind, t.reported_metric),
+                          []).append(t)
     rows = []
-    for (searcher, space, dataset, budget, kind, metric), finals in groups.items():
+    for (searcher, space, dataset, budget, kind, metric), runs in groups.items():
+        finals = np.asarray([t.final_reported for t in runs])
         agg = aggregate(finals)
-        rows.append({"searcher": searcher, "space": space, "dataset": dataset, "runs": len(finals),
-                     "budget": budget, "budget_kind": kind, "metric": metric,
-                     "mean": float(agg["mean"]), "std": float(agg["std"])})
+        ref = groups.get((reference, space, dataset, budget, kind, metric))
+        u, p = (math.nan, math.nan) if searcher == reference or not ref else \
+            mann_whitney(finals, [t.final_reported for t in ref])
+        row = {"searcher": searcher, "space": space, "dataset": dataset, "runs": len(runs), "budget": budget,
+               "budget_kind": kind, "metric": metric, "final_mean": float(agg["mean"]),
+               "final_std": float(agg["std"]), "queries_mean": float(np.mean([t.n_queries for t in runs])),
+               "mw_u": u, "mw_p": p}
+        optimum = (optima or {}).get((space, dataset))
+        if optimum is not None:
+            at = np.nanmean([regret_at(t, optimum, TABLE_FRACTIONS) for t in runs], axis=0)
+            row.update({f"regret_at_{f}": float(v) for f, v in zip(TABLE_FRACTIONS, at)})
+            row.update(optimum=float(optimum), regret_mean=float(optimum - agg["mean"]),
+                       auc_regret=float(np.nanmean([regret_auc(t, optimum) for t in runs])))
+        rows.append(row)
     return rows
 
 

@@ -1,27 +1,24 @@
-"""The forward/backward passes zero-cost proxies consume, computed lazily and shared between proxies.
+"""The forward/backward passes several zero-cost proxies share, computed lazily, once per network and batch,
+and the network modes every proxy may ask for.
 
-A proxy declares the passes it ``needs``; ``Passes`` runs each pass once for everything asked of it, so
-``score_all`` pays one train-mode forward for all gradient-, activation- and Jacobian-based proxies, and a
-proxy scored alone runs exactly the same code (hence the same numbers). No pass changes the network:
-train-mode BatchNorm statistics are restored, and synflow / zen run on substituted parameters through
-``torch.func.functional_call`` instead of a deep copy.
+A proxy declares the shared passes it ``needs``; ``Passes`` runs them together in one train-mode forward, so
+``score_all`` pays one forward for all gradient-, activation- and Jacobian-based proxies, and a proxy scored
+alone runs exactly the same code (hence the same numbers). No pass changes the network: train-mode
+BatchNorm statistics are restored afterwards. A proxy that needs none of them computes its own value in its
+own module (synflow, zen, flops, params, l2_norm), under the network conditions it declares
+(``network_conditions``).
 
-| pass             | network mode, dtype            | what it gives                                              |
-|------------------|--------------------------------|------------------------------------------------------------|
-| ``grad``         | train, float32, batch          | d CE / d W of every Conv2d / Linear weight                 |
-| ``fisher``       | (same pass as grad)            | per layer sum_k 0.5 mean_n (sum_hw a * dL/da)^2 * |W_k|      |
-| ``hessian_grad`` | (same pass, create_graph)      | H g (Hessian of CE times its gradient) per weight          |
-| ``input_jacobian``| (same forward)                | d sum(logits) / d x, one row per image                     |
-| ``relu_codes``   | (same forward)                 | NASWOT kernel: sum over ReLUs of the binary-code agreement |
-| ``synflow``      | BN removed, float64, |W|       | |W * d sum(f(1)) / dW| with an all-ones single input        |
-| ``zen``          | train, float32, N(0,1) weights | Zen-NAS expressivity with Gaussian inputs                  |
-| ``flops``        | float32, one image             | multiply-accumulates of Conv2d / Linear (FlopCounterMode)  |
-| ``weights``      | none                           | the parameters themselves                                  |
+| pass              | what it gives (train mode, float32, the batch)                                    |
+|-------------------|-----------------------------------------------------------------------------------|
+| ``grad``          | d CE / d W of every Conv2d / Linear weight                                        |
+| ``fisher``        | per layer sum_k 0.5 mean_n (sum_hw a * dL/da)^2 * |W_k| (same pass as grad)        |
+| ``hessian_grad``  | H g (Hessian of CE times its gradient) per weight (same pass, create_graph)       |
+| ``input_jacobian``| d sum(logits) / d x, one row per image (same forward)                             |
+| ``relu_codes``    | NASWOT kernel: sum over ReLUs of the binary-code agreement (same forward)         |
 
 On CPU the train-mode pass runs BatchNorm and stride-1 average pooling through ``_fast_layers`` (the
-stock layers' values, a cheaper double backward for GraSP).
-
-On CUDA every pass runs cuDNN in IEEE float32 and deterministic mode (``ieee_cudnn``).
+stock layers' values, a cheaper double backward for GraSP). On CUDA every pass runs cuDNN in IEEE float32
+and deterministic mode (``ieee_cudnn``).
 
 ``split`` > 1 runs the batch-dependent backward passes in that many chunks, accumulating as zero-cost-nas's
 ``split_data`` does (CUDA out-of-memory fallback); ``relu_codes`` always uses the whole batch.
@@ -30,20 +27,17 @@ On CUDA every pass runs cuDNN in IEEE float32 and deterministic mode (``ieee_cud
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from harness.proxies._fast_layers import fast_layers, replaced_forwards
 
-TRAIN_PASS = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
-PASS_NAMES = TRAIN_PASS + ("synflow", "zen", "flops", "weights")
-ZEN_SEED = 0  # Zen-score draws its own weights and inputs; a fixed seed keeps it deterministic
-ZEN_MIXUP = 1e-2
+PASS_NAMES = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
+MODES = ("train", "eval", None)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -87,6 +81,47 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+@contextmanager
+def eval_mode(net: nn.Module) -> Iterator[None]:
+    """Eval mode (running statistics), the mode restored afterwards."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was_training)
+
+
+@contextmanager
+def cast(net: nn.Module, dtype: torch.dtype) -> Iterator[None]:
+    """The network's floating-point parameters and buffers in ``dtype``, cast back afterwards (float32 ->
+    float64 -> float32 is exact)."""
+    original = next((p.dtype for p in net.parameters() if p.is_floating_point()), torch.float32)
+    net.to(dtype)
+    try:
+        yield
+    finally:
+        net.to(original)
+
+
+def network_conditions(net: nn.Module, bn: bool = True, mode: str | None = "train",
+                       dtype: torch.dtype = torch.float32) -> AbstractContextManager:
+    """The conditions a proxy declares at registration: BatchNorm kept or removed, train / eval mode (None:
+    as it is), dtype; every one restored afterwards."""
+    if mode not in MODES:
+        raise ValueError(f"network mode {mode!r}; valid modes: train, eval, None")
+    stack = ExitStack()
+    if dtype != torch.float32:
+        stack.enter_context(cast(net, dtype))
+    if mode == "train":
+        stack.enter_context(train_mode(net))
+    elif mode == "eval":
+        stack.enter_context(eval_mode(net))
+    if not bn:
+        stack.enter_context(batchnorm_removed(net))
+    return stack
+
+
 def ieee_cudnn(device: torch.device) -> AbstractContextManager:
     """On CUDA, cuDNN convolutions in IEEE float32 with deterministic algorithms: by default Ampere and later
     GPUs convolve float32 in TF32 (10-bit mantissa), and cuDNN's fastest weight-gradient kernels add in a
@@ -127,15 +162,19 @@ class Passes:
             if name not in self.needs:
                 raise KeyError(f"pass {name!r} was not declared in needs {sorted(self.needs)}")
             with ieee_cudnn(self.inputs.device):
-                if name in TRAIN_PASS:
-                    self._train_pass()
-                else:
-                    self._cache[name] = getattr(self, f"_{name}")()
+                self._train_pass()
         return self._cache[name]
+
+    def cast(self, dtype: torch.dtype) -> Passes:
+        """The same network and batch with the inputs in ``dtype`` and no shared passes (for a proxy that
+        declares another dtype and computes its own value)."""
+        if dtype == self.inputs.dtype:
+            return self
+        return Passes(self.net, self.inputs.to(dtype), self.targets, self.loss_fn, (), self.split)
 
     # -- the shared train-mode forward ------------------------------------------------------------------
     def _train_pass(self) -> None:
-        want = self.needs & set(TRAIN_PASS)
+        want = set(self.needs)
         if "hessian_grad" in want:
             want |= {"grad"}
         net, layers, n = self.net, self.layers, self.inputs.shape[0]
@@ -199,96 +238,6 @@ class Passes:
         with train_mode(self.net), _hooks(handles), torch.no_grad():
             self.net(self.inputs)
         return kernel
-
-    # -- passes on substituted weights ------------------------------------------------------------------
-    def _synflow(self) -> list[torch.Tensor]:
-        """|W * dR/dW| with R = sum of the logits of an all-ones image, all parameters |.|, float64, no BN."""
-        params = {name: p.detach().double().abs() for name, p in self.net.named_parameters()}
-        names = _weight_names(self.net, self.layers)
-        for name in names:
-            params[name].requires_grad_(True)
-        x = torch.ones((1,) + tuple(self.inputs.shape[1:]), dtype=torch.float64, device=self.inputs.device)
-        with batchnorm_removed(self.net), torch.enable_grad():
-            out = logits_of(functional_call(self.net, params, (x,)))
-            g = torch.autograd.grad(out.sum(), [params[nm] for nm in names], allow_unused=True)
-        return [(params[nm].detach() * gi).abs() if gi is not None else torch.zeros_like(params[nm])
-                for nm, gi in zip(names, g)]
-
-    def _zen(self) -> float:
-        """Zen-score (Lin et al. 2021) as NASLib computes it, with its own Gaussian weights and inputs."""
-        gen = torch.Generator(device=self.inputs.device).manual_seed(ZEN_SEED)
-        net = self.net
-        params = {}
-        for name, p in net.named_parameters():
-            if name.endswith("bias"):
-                params[name] = torch.zeros_like(p)
-            elif p.dim() == 1:  # BatchNorm scale
-                params[name] = torch.ones_like(p)
-            else:  # Conv2d / Linear weight ~ N(0, 1)
-                params[name] = torch.randn(p.shape, generator=gen, device=p.device, dtype=p.dtype)
-        buffers = {name: _fresh_buffer(name, b) for name, b in net.named_buffers()}
-        shape, dev = tuple(self.inputs.shape), self.inputs.device
-        x = torch.randn(shape, generator=gen, device=dev)
-        x2 = torch.randn(shape, generator=gen, device=dev)
-        features: list[torch.Tensor] = []  # inputs of the global pooling, in call order
-        handles = [pool.register_forward_hook(lambda m, inp, out: features.append(inp[0]))
-                   for pool in _global_pools(net)]
-        with train_mode(net), _hooks(handles), torch.no_grad():
-            functional_call(net, {**params, **buffers}, (x,))
-            first = features[-1]  # the last global pooling called is the one before the classifier
-            functional_call(net, {**params, **buffers}, (x + ZEN_MIXUP * x2,))
-        delta = torch.sum(torch.abs(first - features[-1]), dim=[1, 2, 3]).mean()
-        log_bn = 0.0
-        for name, module in net.named_modules():
-            if isinstance(module, nn.BatchNorm2d):
-                if f"{name}.running_var" not in buffers:
-                    raise ValueError(f"zen reads BatchNorm running variances, and {name} keeps none "
-                                     "(track_running_stats=False)")
-                log_bn += float(torch.log(torch.sqrt(torch.mean(buffers[f"{name}.running_var"]))))
-        return float(torch.log(delta)) + log_bn
-
-    def _flops(self) -> float:
-        """Multiply-accumulates of one image through Conv2d / Linear (FlopCounterMode counts 2 per MAC)."""
-        from torch.utils.flop_counter import FlopCounterMode
-
-        counter = FlopCounterMode(display=False)
-        was_training = self.net.training
-        self.net.eval()  # eval: no BN statistics change, and a single image is fine for BN
-        try:
-            with torch.no_grad(), counter:
-                self.net(self.inputs[:1])
-        finally:
-            self.net.train(was_training)
-        return counter.get_total_flops() / 2
-
-    def _weights(self) -> list[torch.Tensor]:
-        return [p.detach() for p in self.net.parameters()]
-
-
-def _global_pools(net: nn.Module) -> list[nn.Module]:
-    """Candidates for the global average pooling whose input Zen-score measures: xautodl's
-    ``global_pooling``, else every AdaptiveAvgPool2d to 1x1 (the last one called in a forward is used, so a
-    squeeze-and-excitation pool inside a block is passed over)."""
-    pool = getattr(net, "global_pooling", None)
-    if pool is not None:
-        return [pool]
-    pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1))]
-    if not pools:
-        raise ValueError(f"zen needs the feature map before global average pooling, and {type(net).__name__} "
-                         "has no global_pooling attribute or AdaptiveAvgPool2d(1)")
-    return pools
-
-
-def _weight_names(net: nn.Module, layers: list[nn.Module]) -> list[str]:
-    by_module = {m: name for name, m in net.named_modules()}
-    return [f"{by_module[m]}.weight" if by_module[m] else "weight" for m in layers]
-
-
-def _fresh_buffer(name: str, b: torch.Tensor) -> torch.Tensor:
-    """BN statistics as a freshly built layer has them (mean 0, var 1, no batches seen)."""
-    if name.endswith("running_var"):
-        return torch.ones_like(b)
-    return torch.zeros_like(b)
 
 
 def _store_output(acts: dict) -> Callable:

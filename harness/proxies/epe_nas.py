@@ -10,8 +10,7 @@ Higher = better.
 
 import numpy as np
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes
+from harness.proxies import Passes, Proxy
 
 K = 1e-5
 

@@ -7,8 +7,7 @@ sums, so score = sum_layers sum_k F_k * (weights per output channel). L = cross-
 Network mode: train, float32. Higher = better.
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def fisher(passes: Passes) -> float:

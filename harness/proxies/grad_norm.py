@@ -4,8 +4,7 @@ score = sum over Conv2d/Linear layers of ||dL/dW||_2 (Frobenius norm per layer, 
 cross-entropy of one minibatch. Network mode: train, float32. Higher = better.
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def grad_norm(passes: Passes) -> float:

@@ -7,8 +7,7 @@ Network mode: train, float32. With a split batch, g is the whole-batch gradient 
 the last chunk's, a bug).
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def grasp(passes: Passes) -> float:

@@ -8,8 +8,7 @@ the correlation is undefined (a constant Jacobian row) or the eigen-solver fails
 
 import numpy as np
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes
+from harness.proxies import Passes, Proxy
 
 K = 1e-5
 

@@ -4,12 +4,11 @@ score = sum over Conv2d/Linear layers of ||W||_2 (Frobenius norm of the initial 
 forward pass (no network mode); each norm in the weights' float32, summed in float64. Higher = better.
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def l2_norm(passes: Passes) -> float:
     return layer_sum(m.weight.detach().norm() for m in passes.layers)
 
 
-PROXY = Proxy("l2_norm", l2_norm, needs={"weights"})
+PROXY = Proxy("l2_norm", l2_norm, mode=None)

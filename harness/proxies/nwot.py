@@ -8,8 +8,7 @@ Network mode: train, float32, one forward. Higher = better; -inf when K is singu
 
 import numpy as np
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes
+from harness.proxies import Passes, Proxy
 
 
 def nwot(passes: Passes) -> float:

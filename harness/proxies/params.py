@@ -5,12 +5,11 @@ exactly. Data-free: no forward pass, so no network mode; an integer count, retur
 better (bigger nets train to higher accuracy on NATS-Bench).
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes
+from harness.proxies import Passes, Proxy
 
 
 def params(passes: Passes) -> float:
-    return sum(p.numel() for p in passes["weights"]) / 1e6
+    return sum(p.numel() for p in passes.net.parameters()) / 1e6
 
 
-PROXY = Proxy("params", params, needs={"weights"})
+PROXY = Proxy("params", params, mode=None)

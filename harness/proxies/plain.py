@@ -4,8 +4,7 @@ score = sum over Conv2d/Linear weights W of W * dL/dW (signed, no absolute value
 one minibatch. Network mode: train, float32. Higher = better (as the benchmark uses it).
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def plain(passes: Passes) -> float:

@@ -6,8 +6,7 @@ score = sum over Conv2d/Linear weights W of |W * dL/dW|, L = cross-entropy of on
 Network mode: train (batch statistics), float32. Higher = better.
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+from harness.proxies import Passes, Proxy, layer_sum
 
 
 def snip(passes: Passes) -> float:

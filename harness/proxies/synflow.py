@@ -6,12 +6,30 @@ its absolute value, BatchNorm removed, an all-ones single image as input, in flo
 inf on the large cells). Network mode: BN removed, so train/eval does not matter. Higher = better.
 """
 
-from harness.proxies import Proxy
-from harness.proxies._passes import Passes, layer_sum
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from harness.proxies import Passes, Proxy, layer_sum, logits_of
 
 
 def synflow(passes: Passes) -> float:
-    return layer_sum(passes["synflow"])
+    net, layers = passes.net, passes.layers
+    params = {name: p.detach().abs() for name, p in net.named_parameters()}
+    names = _weight_names(net, layers)
+    for name in names:
+        params[name].requires_grad_(True)
+    x = torch.ones((1,) + tuple(passes.inputs.shape[1:]), dtype=passes.inputs.dtype, device=passes.inputs.device)
+    with torch.enable_grad():
+        out = logits_of(functional_call(net, params, (x,)))
+        g = torch.autograd.grad(out.sum(), [params[nm] for nm in names], allow_unused=True)
+    return layer_sum((params[nm].detach() * gi).abs() if gi is not None else torch.zeros_like(params[nm])
+                     for nm, gi in zip(names, g))
 
 
-PROXY = Proxy("synflow", synflow, needs={"synflow"})
+def _weight_names(net: nn.Module, layers: list[nn.Module]) -> list[str]:
+    by_module = {m: name for name, m in net.named_modules()}
+    return [f"{by_module[m]}.weight" if by_module[m] else "weight" for m in layers]
+
+
+PROXY = Proxy("synflow", synflow, bn=False, mode=None, dtype=torch.float64)

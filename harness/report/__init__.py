@@ -16,15 +16,16 @@ from harness.config import data_dir
 from harness.errors import DataNotFoundError
 from harness.report import analysis, figures, page
 from harness.report.load import RunSet, Source, load_runs, load_train_info
+from harness.spaces import SPACE_CLASSES
 
-SPACE_ORDER = ("tss", "sss")
+SPACE_ORDER = tuple(SPACE_CLASSES)
 TOP_FRACTION = 0.05  # "good" archs for op preferences
 NEAR_OPTIMUM = 0.5  # accuracy points: "reached the optimum" for budget-to-optimum numbers
 WINDOW, TOP = 10, 3  # exploitation: mutation of one of the TOP best of the last WINDOW queries (REA's setting)
 DIVERSITY_WINDOW = 50
 SECTIONS = {"searchers": "Searchers", "proxies": "Proxies",
             "ops": f"Operation preferences (top {TOP_FRACTION:.0%})", "dynamics": "Search dynamics",
-            "why": "Why regularized evolution wins here"}
+            "landscape": "Search landscape: single mutations and search behaviour"}
 
 
 def _oracles(oracle: Oracle | Mapping[str, Oracle] | None, spaces: list[str], data,
@@ -79,7 +80,8 @@ def _searcher_section(r: _Report, space: str, dataset: str) -> str:
     reported = r.reported(space, dataset)
     figs: dict[str, Path | None] = {"anytime": None, "final": None, "accuracy_loss": None}
     if not t.empty:
-        loss = r.train_info[f"{dataset}_hp12_train_loss"] if r.train_info is not None and space == "tss" else None
+        loss = r.train_info[f"{dataset}_hp12_train_loss"] if r.train_info is not None and SPACE_CLASSES[space].has_train_info \
+            else None
         metric = "@".join(map(str, analysis.parse_metric(space, r.metric(space, dataset))))
         figs["anytime"] = figures.anytime(r.curves, space, dataset, r.out)
         figs["final"] = figures.final_distribution(t, space, dataset, r.out)
@@ -103,7 +105,7 @@ def _proxy_section(r: _Report, space: str, dataset: str) -> str:
 def _ops_section(r: _Report, space: str, dataset: str) -> str:
     o = r.oracles[space]
     freqs = analysis.op_preferences(o, r.rs.scores, r.rs.queries, dataset, TOP_FRACTION, r.metric(space, dataset))
-    return page.ops(o.space, dataset, freqs, figures.position_labels(o.space),
+    return page.ops(o.space, dataset, freqs, o.space.position_labels(),
                     figures.op_preferences(freqs, o.space, dataset, r.out))
 
 
@@ -119,11 +121,11 @@ def _dynamics_section(r: _Report, space: str, dataset: str) -> str:
     return page.dynamics(space, dataset, figs)
 
 
-def _why_section(r: _Report, space: str, dataset: str) -> str:
+def _landscape_section(r: _Report, space: str, dataset: str) -> str:
     o, metric = r.oracles[space], r.metric(space, dataset)
     q = _subset(r.rs.queries, space, dataset)
     behaviour = analysis.exploitation(q, o.space, WINDOW, TOP) if not q.empty else pd.DataFrame()
-    return page.why_rea(space, dataset, analysis.mutation_landscape(o, dataset, reported=metric),
+    return page.landscape(space, dataset, analysis.mutation_landscape(o, dataset, reported=metric),
                         analysis.landscape_correlations(o, dataset, metric), behaviour, r.near,
                         figures.landscape(r.reported(space, dataset), o.space, dataset, TOP_FRACTION, r.out),
                         WINDOW, TOP, NEAR_OPTIMUM)
@@ -144,7 +146,7 @@ def write_report(runs: Iterable[Source] | Source, out_dir: str | os.PathLike[str
     pairs = _pairs(rs)
     oracles = _oracles(oracle, sorted({s for s, _ in pairs}), data, missing)
     train_info = None
-    if "tss" in oracles:
+    if any(SPACE_CLASSES[s].has_train_info for s in oracles):
         try:
             train_info = load_train_info(data)
         except (DataNotFoundError, ValueError) as exc:
@@ -165,7 +167,7 @@ def write_report(runs: Iterable[Source] | Source, out_dir: str | os.PathLike[str
             sections["ops"].append(_ops_section(r, space, dataset))
             if not _subset(trajs, space, dataset).empty:
                 sections["dynamics"].append(_dynamics_section(r, space, dataset))
-            sections["why"].append(_why_section(r, space, dataset))
+            sections["landscape"].append(_landscape_section(r, space, dataset))
     if not rs.proxies.empty:
         sections["proxies"].append(page.proxy_time(rs.proxies, figures.proxy_time(rs.proxies, out)))
 

@@ -1,4 +1,4 @@
-"""Pure computations behind the report: curves, tables, op preferences, dynamics, "why REA wins" numbers.
+"""Pure computations behind the report: curves, tables, op preferences, dynamics, search-landscape numbers.
 
 Every function takes frames from ``harness.report.load`` (and an oracle for ground truth) and returns frames or
 arrays; nothing here reads files or draws.
@@ -15,12 +15,10 @@ import pandas as pd
 from scipy import stats
 
 from harness.bench import Oracle
-from harness.metrics.regret import aggregate, anytime, mann_whitney
+from harness.metrics.regret import aggregate, anytime
+from harness.metrics.regret import final_table as metrics_final_table
 from harness.runner import Trajectory
-from harness.spaces import SearchSpace
-
-RANDOM = "random"  # the baseline every searcher's final accuracy is tested against
-DEFAULT_METRIC = {"tss": ("test", 200), "sss": ("valid", 90)}
+from harness.spaces import SPACE_CLASSES, SearchSpace
 
 
 # -- ground truth ---------------------------------------------------------------------------------------
@@ -29,7 +27,7 @@ def parse_metric(space: str, reported: str | None) -> tuple[str, int]:
     if reported and "@" in reported:
         metric, epochs = reported.split("@", 1)
         return metric, int(epochs)
-    return DEFAULT_METRIC[space]
+    return SPACE_CLASSES[space].reported
 
 
 def reported_accuracies(oracle: Oracle, dataset: str, reported: str | None = None) -> np.ndarray:
@@ -102,45 +100,12 @@ def anytime_frame(trajectories: pd.DataFrame, n_points: int = 100) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _finals(trajectories: pd.DataFrame, space: str, dataset: str, searcher: str) -> np.ndarray:
-    if trajectories.empty:
-        return np.empty(0)
-    sel = (trajectories["space"] == space) & (trajectories["dataset"] == dataset) \
-        & (trajectories["searcher"] == searcher)
-    return trajectories.loc[sel, "final_reported"].to_numpy(dtype=np.float64)
-
-
-def _pooled(cases: pd.DataFrame, column: str, runs: np.ndarray) -> float:
-    """Runs-weighted mean of a per-case summary column over seed blocks (NaN when the run lacks it)."""
-    if column not in cases:
-        return math.nan
-    return float(np.average(cases[column].to_numpy(dtype=np.float64), weights=runs))
-
-
 def final_table(searchers: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFrame:
-    """Per (space, dataset, searcher): the run's summary numbers plus Mann-Whitney U / p vs random search.
-
-    Cases split into seed blocks are pooled: means weighted by runs, the std from the pooled final results.
-    The test is one-sided (searcher's final reported accuracy greater than random's) over seeds.
-    """
-    rows = []
-    for (space, dataset, searcher), cases in searchers.groupby(["space", "dataset", "searcher"]):
-        finals = _finals(trajectories, space, dataset, searcher)
-        base = _finals(trajectories, space, dataset, RANDOM)
-        u = p = float("nan")
-        if searcher != RANDOM and len(finals) and len(base):
-            u, p = mann_whitney(finals, base, alternative="greater")
-        runs = cases["runs"].to_numpy(dtype=np.float64) if "runs" in cases else np.ones(len(cases))
-        std = float(cases["final_std"].iloc[0]) if len(cases) == 1 else \
-            float(np.std(finals, ddof=1)) if len(finals) > 1 else math.nan
-        rows.append({"space": space, "dataset": dataset, "searcher": searcher, "runs": int(runs.sum()),
-                     "budget": cases["budget"].iloc[0], "budget_kind": cases["budget_kind"].iloc[0],
-                     "optimum": cases["optimum"].iloc[0], "final_mean": _pooled(cases, "final_mean", runs),
-                     "final_std": std,
-                     **{c: _pooled(cases, c, runs) for c in ("regret_at_0.25", "regret_at_0.5", "regret_mean", "auc_regret",
-                                               "queries_mean")},
-                     "mw_u": float(u), "mw_p": float(p)})
-    return pd.DataFrame(rows)
+    """Per (space, dataset, searcher): ``harness.metrics.final_table`` of the run's trajectories, with each
+    case's optimum (Mann-Whitney against random search, one-sided, over seeds)."""
+    optima = {(r["space"], r["dataset"]): float(r["optimum"]) for _, r in searchers.iterrows()}
+    rows = metrics_final_table([_traj(r) for _, r in trajectories.iterrows()], optima)
+    return pd.DataFrame(rows).sort_values(["space", "dataset", "searcher"], ignore_index=True)
 
 
 def budget_to_near_optimum(trajectories: pd.DataFrame, tol: float = 0.5) -> pd.DataFrame:
@@ -303,7 +268,7 @@ def visited_diversity(queries: pd.DataFrame, space: SearchSpace, window: int = 5
     return pd.DataFrame(rows)
 
 
-# -- why regularized evolution wins ------------------------------------------------------------------
+# -- the search landscape ---------------------------------------------------------------------------
 def mutation_landscape(oracle: Oracle, dataset: str, fracs: Sequence[float] = (0.01, 0.05, 0.1),
                        reported: str | None = None) -> pd.DataFrame:
     """Exact over all archs: probability that a single mutation of a top-x% arch is itself top-x%, vs the

@@ -45,13 +45,6 @@ def _colours(names: list[str]) -> dict[str, tuple]:
     return {n: cmap(i % 10) for i, n in enumerate(sorted(names))}
 
 
-def position_labels(space: SearchSpace) -> list[str]:
-    if space.name == "tss":
-        from harness.spaces.tss import EDGES
-        return [f"edge {j}->{i}" for i, j in EDGES]
-    return [f"layer {p}" for p in range(space.n_positions)]
-
-
 # -- searchers ---------------------------------------------------------------------------------------
 def anytime(curves: pd.DataFrame, space: str, dataset: str, out_dir: Path) -> Path | None:
     """Incumbent reported accuracy (left) and regret on a log axis (right) vs budget, mean and 95% CI."""
@@ -231,7 +224,7 @@ def op_preferences(freqs: Mapping[str, np.ndarray], space: SearchSpace, dataset:
     rows = -(-len(freqs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols + 2, 3.2 * rows + 0.6), squeeze=False,
                              layout="constrained")
-    labels = position_labels(space)
+    labels = space.position_labels()
     for k, (ax, (name, f)) in enumerate(zip(axes.ravel(), freqs.items())):
         im = ax.imshow(f, vmin=0, vmax=1, cmap="viridis", aspect="auto")
         ax.set_xticks(range(space.n_choices), space.choices, rotation=45, ha="right", fontsize=7)
@@ -286,7 +279,7 @@ def policy(pol: pd.DataFrame, space: SearchSpace, dataset: str, searcher: str, o
         return None
     n = space.n_positions + 1
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), layout="constrained")
-    labels = position_labels(space)
+    labels = space.position_labels()
     counts = sub.groupby("query")["seed"].nunique()
     sub = sub[sub["query"].isin(counts[counts >= counts.max() / 2].index)]
     m = sub.groupby(["position", "choice", "query"])["prob"].mean()
@@ -326,7 +319,7 @@ def diversity(div: pd.DataFrame, space: str, dataset: str, window: int, out_dir:
 
 def landscape(reported: np.ndarray, space: SearchSpace, dataset: str, frac: float,
               out_dir: Path) -> Path | None:
-    """Why local search works here: accuracies of mutants of top archs vs random archs, and accuracy vs
+    """The landscape around good archs: accuracies of mutants of top archs vs random archs, and accuracy vs
     Hamming distance to the optimum (the fitness-distance picture)."""
     ok = np.flatnonzero(np.isfinite(reported))
     if ok.size == 0:

@@ -6,7 +6,6 @@ there is loaded, and ``RunSet.missing`` says in words what is not, so a report c
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pandas as pd
 from harness.bench import DATASETS
 from harness.bench.table import TSS_TRAIN_INFO, read_table
 from harness.config import data_file
+from harness.runs import load_run
 
 Source = str | os.PathLike[str] | Mapping[str, Any]
 
@@ -53,16 +53,7 @@ def _read(source: Source, i: int) -> tuple[str, str, dict[str, Any]]:
     if isinstance(source, Mapping):
         return f"run{i + 1}", "(in memory)", dict(source)
     path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"saved run {path} not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"saved run {path} is not valid JSON (truncated?): {exc}") from exc
-    # A malformed file is bad input (ValueError, reported by the CLI), not a programming error.
-    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-        raise ValueError(  # noqa: TRY004
-            f"saved run {path} is not a pytest-benchmark JSON (no 'benchmarks' list)")
+    data = load_run(path)
     return path.stem, str(path), data
 
 

@@ -141,7 +141,7 @@ def ops(space: SearchSpace, dataset: str, freqs: Mapping[str, np.ndarray], label
                       figure(fig, "op preferences", "no ground truth"), ""])
 
 
-# -- dynamics and why REA wins -----------------------------------------------------------------------
+# -- dynamics and the search landscape -----------------------------------------------------------------------
 def dynamics(space: str, dataset: str, figs: Mapping[str, Path | None]) -> str:
     lines = [f"### {space} / {dataset}", "",
              figure(figs.get("population"), "population dynamics", "no population snapshots (REA)"),
@@ -153,7 +153,7 @@ def dynamics(space: str, dataset: str, figs: Mapping[str, Path | None]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def why_rea(space: str, dataset: str, mutation: pd.DataFrame, corr: Mapping[str, float],
+def landscape(space: str, dataset: str, mutation: pd.DataFrame, corr: Mapping[str, float],
             behaviour: pd.DataFrame, near: pd.DataFrame, fig: Path | None, window: int, top: int,
             tol: float) -> str:
     mrows = [[f"{r['top']:.0%}", num(r["p_good_base"], 3), num(r["p_good_after_mutating_random"], 3),
@@ -171,7 +171,7 @@ def why_rea(space: str, dataset: str, mutation: pd.DataFrame, corr: Mapping[str,
                       num(r["revisit_share"], 3), num(r["distance_to_incumbent_mean"]),
                       num(nr.get("share_reached", math.nan)), num(nr.get("budget_fraction_mean", math.nan))])
     return "\n".join([
-        f"### {space} / {dataset}", "", _why_summary(mutation, b, n, tol), "",
+        f"### {space} / {dataset}", "", _landscape_summary(mutation, b, n, tol), "",
         "Single mutations of good archs, exact over the whole space (good = top x% by the reported metric):", "",
         table(mrows, ["x", "P(good): random arch", "P(good): mutant of a random arch",
                       "P(good): mutant of a good arch", "lift (vs random arch)",
@@ -186,7 +186,7 @@ def why_rea(space: str, dataset: str, mutation: pd.DataFrame, corr: Mapping[str,
         figure(fig, "search landscape", "no ground truth"), ""])
 
 
-def _why_summary(mutation: pd.DataFrame, behaviour: pd.DataFrame, near: pd.DataFrame, tol: float) -> str:
+def _landscape_summary(mutation: pd.DataFrame, behaviour: pd.DataFrame, near: pd.DataFrame, tol: float) -> str:
     """One sentence stitched from the numbers of the tables below it (no claim that they do not carry)."""
     m = mutation.iloc[(mutation["top"] - 0.05).abs().argmin()]
     text = (f"**In numbers:** a single mutation of a top-{m['top']:.0%} arch is itself top-{m['top']:.0%} with "

@@ -1,45 +1,31 @@
-"""Multi-trial searchers, one module each; a module registers by defining ``SEARCHER = <Searcher class>``.
-
-Modules are discovered on the first lookup (``pkgutil.iter_modules``), not at import, so importing the
-package costs nothing and adding a searcher needs no edit here.
-"""
+"""Multi-trial searchers, one module each, defining ``SEARCHER = <Searcher subclass>``; registered by name in
+one registry (``harness.registry``), built-in or from a plugin. Importing the package imports no searcher."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-from harness.errors import unknown_name
-from harness.searchers.base import Searcher, SearchExhausted
-
-_REGISTRY: dict[str, type[Searcher]] = {}
+from harness.registry import Registry
+from harness.searchers._base import Searcher, SearchExhausted
 
 
-def _discover() -> dict[str, type[Searcher]]:
-    if not _REGISTRY:
-        for module in pkgutil.iter_modules(__path__):
-            if module.name.startswith("_") or module.name == "base":
-                continue
-            cls = getattr(importlib.import_module(f"{__name__}.{module.name}"), "SEARCHER", None)
-            if cls is None:
-                continue
-            if cls.name in _REGISTRY:
-                raise RuntimeError(f"searcher name {cls.name!r} registered twice ({module.name})")
-            _REGISTRY[cls.name] = cls
-    return _REGISTRY
+def _check(part: object) -> type[Searcher]:
+    if not (isinstance(part, type) and issubclass(part, Searcher)):
+        raise TypeError(f"a searcher is a subclass of harness.searchers.Searcher, got {part!r}")
+    if not isinstance(getattr(part, "name", None), str) or not part.name:
+        raise ValueError(f"searcher class {part.__name__} has no name (class attribute name = '...')")
+    return part
+
+
+REGISTRY: Registry[type[Searcher]] = Registry("searcher", __name__, "SEARCHER", _check)
 
 
 def searcher_names() -> list[str]:
-    """Registered searcher names, sorted."""
-    return sorted(_discover())
+    """Registered searcher names (built in and plugins), sorted."""
+    return REGISTRY.names()
 
 
 def get_searcher(name: str) -> type[Searcher]:
     """The searcher class registered as ``name``; ValueError listing the valid names otherwise."""
-    registry = _discover()
-    if name not in registry:
-        raise unknown_name("searcher", name, sorted(registry))
-    return registry[name]
+    return REGISTRY.get(name)
 
 
-__all__ = ["SearchExhausted", "Searcher", "get_searcher", "searcher_names"]
+__all__ = ["REGISTRY", "SearchExhausted", "Searcher", "get_searcher", "searcher_names"]

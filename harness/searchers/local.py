@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.searchers.base import Searcher
+from harness.searchers import Searcher
 
 
 class LocalSearch(Searcher):

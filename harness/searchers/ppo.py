@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.searchers.base import Searcher
+from harness.searchers import Searcher
 from harness.searchers.reinforce import CategoricalPolicy, ExponentialMovingAverage
 
 

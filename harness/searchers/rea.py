@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from harness.searchers.base import Searcher
+from harness.searchers import Searcher
 
 
 class RegularizedEvolution(Searcher):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.searchers.base import Searcher
+from harness.searchers import Searcher
 
 
 def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Adam:

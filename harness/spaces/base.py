@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +21,33 @@ class SearchSpace(ABC):
     name: str
     choices: tuple[str, ...]  # the options of one position (op names, channel counts as strings)
     n_positions: int
+    # What NATS-Bench records for the space; every place whose behaviour depends on the space reads these.
+    metrics: ClassVar[frozenset[tuple[str, int]]]  # (metric, epochs) pairs the ground truth holds
+    reported: ClassVar[tuple[str, int]]  # what search runs report and proxies are ranked against
+    search_hp: ClassVar[int]  # training epochs the search protocol simulates per query
+    has_times: ClassVar[bool]  # whether training times are recorded (time budgets), else budgets count queries
+    arch_column: ClassVar[str]  # the compact table's column of arch strings
+    has_train_info: ClassVar[bool] = False  # per-arch training losses exist (TSS archs 0..999)
+    published_optima: ClassVar[dict[str, float]] = {}  # dataset -> published best reported accuracy
+
+    def metrics_for(self, dataset: str) -> tuple[tuple[str, int], ...]:
+        """The (metric, epochs) pairs the ground truth holds for ``dataset``."""
+        return tuple(sorted(self.metrics))
+
+    def check_metric(self, metric: str, epochs: int, dataset: str) -> tuple[str, int]:
+        if (metric, epochs) not in self.metrics_for(dataset):
+            valid = [f"{m}@{e}" for m, e in self.metrics_for(dataset)]
+            raise ValueError(f"{self.name} {dataset} has no {metric!r} accuracy at {epochs} epochs; "
+                             f"available: {', '.join(valid)}")
+        return metric, int(epochs)
+
+    @abstractmethod
+    def net_config(self, arch: Arch, num_classes: int) -> dict[str, Any]:
+        """The xautodl network config NATS-Bench's ``get_net_config`` gives for ``arch``."""
+
+    def position_labels(self) -> list[str]:
+        """A label per position, for tables and figures."""
+        return [f"layer {p}" for p in range(self.n_positions)]
 
     @property
     def n_choices(self) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from harness.spaces.base import Arch, SearchSpace
 
 CHANNELS = (8, 16, 24, 32, 40, 48, 56, 64)
+# The cell every SSS arch uses (the ``genotype`` of every SSS record's arch_config).
+GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
 class SizeSpace(SearchSpace):
@@ -15,6 +19,16 @@ class SizeSpace(SearchSpace):
     name = "sss"
     choices = tuple(str(c) for c in CHANNELS)
     n_positions = 5
+    metrics = frozenset({("valid", 90)})  # the 90-epoch run's x-valid, training seed 777 only
+    reported = ("valid", 90)
+    search_hp = 90
+    has_times = False
+    arch_column = "channels"
+
+    def net_config(self, arch: Arch, num_classes: int) -> dict[str, Any]:
+        """The ``infer.shape.tiny`` net with the five channel counts and the fixed SSS cell."""
+        return {"name": "infer.shape.tiny", "channels": self.arch(arch), "genotype": GENOTYPE,
+                "num_classes": num_classes}
 
     def _parse(self, arch: str) -> tuple[int, ...]:
         parts = arch.split(":")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -11,6 +12,8 @@ from harness.spaces.base import Arch, SearchSpace
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges in arch-string order: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+# The macro structure as NATS-Bench trained it (get_net_config: channel=16, num_cells=5).
+CHANNELS, CELLS = 16, 5
 
 
 def format_arch(ops: Sequence[str]) -> str:
@@ -28,6 +31,15 @@ class TopologySpace(SearchSpace):
     name = "tss"
     choices = OPS
     n_positions = len(EDGES)
+    # 'valid' on cifar10 is the cifar10-valid run's x-valid; 'valtest' is the ori-test accuracy of cifar100 /
+    # ImageNet16-120 runs.
+    metrics = frozenset({("test", 200), ("test", 12), ("valid", 12), ("valid", 200), ("valtest", 200)})
+    reported = ("test", 200)
+    search_hp = 12
+    has_times = True
+    arch_column = "arch"
+    has_train_info = True
+    published_optima: ClassVar[dict[str, float]] = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}  # NATS-Bench, test@200
 
     def __init__(self, official_archs: Sequence[str]):
         if len(official_archs) != self.size:
@@ -71,6 +83,21 @@ class TopologySpace(SearchSpace):
 
     def arch(self, index: Arch) -> str:
         return self._archs[self.index(index)]
+
+    def metrics_for(self, dataset: str) -> tuple[tuple[str, int], ...]:
+        """cifar10 has no valtest run, the others no 200-epoch validation split of their own."""
+        absent = {("valtest", 200)} if dataset == "cifar10" else {("valid", 200)}
+        return tuple(sorted(self.metrics - absent))
+
+    def net_config(self, arch: Arch, num_classes: int) -> dict[str, Any]:
+        """A NAS-Bench-201 cell in the ``infer.tiny`` macro net (C=16, N=5)."""
+        from xautodl.models import CellStructure
+
+        genotype = CellStructure.str2structure(self.arch(arch))
+        return {"name": "infer.tiny", "C": CHANNELS, "N": CELLS, "genotype": genotype, "num_classes": num_classes}
+
+    def position_labels(self) -> list[str]:
+        return [f"edge {j}->{i}" for i, j in EDGES]
 
     def ops(self, index: Arch) -> tuple[str, ...]:
         """The op on each edge, in arch-string order."""

@@ -50,11 +50,22 @@ class ScoreCache:
                  batches: Callable[[str, int], object]) -> None:
         self.suite, self.oracles, self.batches = suite, oracles, batches
         self._scores: dict[tuple[str, str, int, str], dict[str, np.ndarray]] = {}
+        self._failures: dict[tuple[str, str, int, str], list] = {}
 
     def archs(self, space: str) -> np.ndarray:
         # A prefix of the space's one fixed permutation: the default sample is a subset of --full's, and
         # scores a sweep cached for the same archs serve the suite.
         return fixed_sample(self.oracles(space).space, self.suite.archs)
+
+    def failures(self, space: str, dataset: str, seed: int, device: str, proxy: str) -> dict[int, str]:
+        """{arch: reason} of the archs whose score of ``proxy`` (or of a member, for vote) failed."""
+        from harness.proxies import RelativeProxy, get_proxy
+
+        registered = get_proxy(proxy)
+        names = set(registered.members) if isinstance(registered, RelativeProxy) else {proxy}
+        self.scores(space, dataset, seed, device)
+        return {f.arch: f"{f.proxy}: {f.reason}" for f in self._failures[space, dataset, seed, device]
+                if f.proxy in names}
 
     def scores(self, space: str, dataset: str, seed: int, device: str) -> dict[str, np.ndarray]:
         key = (space, dataset, seed, device)
@@ -64,10 +75,12 @@ class ScoreCache:
 
             archs = [int(a) for a in self.archs(space)]
             store = ResultStore(self.suite.store) if self.suite.store else None
+            self._failures[key] = []
             try:
                 self._scores[key] = score_batch(self.oracles(space).space, archs, list(self.suite.proxies),
                                                 dataset, self.batches(dataset, seed), seed=seed, device=device,
-                                                store=store)
+                                                store=store, failures=self._failures[key],
+                                                time_limit_s=self.suite.proxy_timeout_s)
             finally:
                 if store is not None:
                     store.close()

@@ -14,7 +14,7 @@ import pytest
 
 from harness.baselines import searcher_record
 from harness.pytest_plugin import suite_config
-from harness.runner import reported_metric, run_search
+from harness.runner import run_search
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def test_searcher(searcher_case: SearcherCase, benchmark, suite, oracles) -> Non
         lambda seed: trajectories.append(run_search(case.searcher, oracle, case.dataset, seed, **budget)),
         setup=lambda: ((next(pending),), {}), rounds=len(seeds))
 
-    metric, epochs = reported_metric(oracle)
+    metric, epochs = oracle.space.reported
     _, optimum = oracle.best(case.dataset, metric, epochs)
     benchmark.extra_info.update(searcher_record(trajectories, optimum))
 

@@ -1,4 +1,4 @@
-"""Random search: uniform sampling without repeats (the file name avoids shadowing the stdlib ``random``)."""
+"""Random search: uniform sampling without repeats, as NATS-Bench's random-search baseline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.searchers.base import Searcher, SearchExhausted
+from harness.searchers import Searcher, SearchExhausted
 
 
 class RandomSearch(Searcher):
