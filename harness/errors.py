@@ -9,3 +9,8 @@ def unknown_name(kind: str, name: object, valid: "list[str] | tuple[str, ...]") 
     """The error for a name that is not registered, listing the ones that are."""
     plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
     return ValueError(f"unknown {kind} {name!r}; valid {plural}: {', '.join(map(str, valid))}")
+
+
+class InputError(ValueError):
+    """A file or value the user gave holds something of the wrong type or range; the message names the file
+    (or argument) and the field."""

@@ -56,6 +56,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail when a suite metric regressed against the stored baselines")
     group.addoption("--baseline-update", action="store_true",
                     help="rewrite the stored baselines of the cases this run measured")
+    group.addoption("--baseline-strict", action="store_true",
+                    help="with --baseline-check: also fail on incomparable cases (measured at another arch count, "
+                         "runs, batch size, seeds or protocol than their baselines); pytest's own --strict implies "
+                         "it, and CI runs the gate that way")
     group.addoption("--baselines", type=Path, metavar="DIR", default=None,
                     help="baseline folder (default: <rootdir>/baselines)")
     group.addoption("--report", dest="suite_report", type=Path, metavar="DIR", default=None,
@@ -130,7 +134,11 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
     from harness import baselines
 
     config = session.config
-    current = baselines.summarise(_benchmarks(config))
+    try:
+        current = baselines.summarise(_benchmarks(config))
+    except ValueError as exc:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return f"baseline gate not run: {exc}"
     directory = _baseline_dir(config)
     if config.getoption("baseline_update"):
         if exitstatus != 0:
@@ -145,9 +153,19 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return f"baseline gate not run: {exc}"
     comparisons = baselines.compare(current, stored)
-    if baselines.regressions(comparisons):
+    strict = config.getoption("baseline_strict") or _pytest_strict(config)
+    if baselines.failures(comparisons, strict=strict):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    return f"compared with {directory}\n{baselines.format_report(comparisons)}"
+    report = baselines.format_report(comparisons, verbose=config.getoption("verbose") > 0, strict=strict)
+    return f"compared with {directory}\n{report}"
+
+
+def _pytest_strict(config: pytest.Config) -> bool:
+    """pytest's own ``--strict`` (the ``strict`` ini option, pytest >= 9): a strict run gets a strict gate."""
+    try:
+        return bool(config.getini("strict"))
+    except ValueError:  # an older pytest without the option
+        return False
 
 
 def _report(session: pytest.Session) -> str:
