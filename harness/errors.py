@@ -14,3 +14,18 @@ def unknown_name(kind: str, name: object, valid: "list[str] | tuple[str, ...]") 
 class InputError(ValueError):
     """A file or value the user gave holds something of the wrong type or range; the message names the file
     (or argument) and the field."""
+
+
+class DegenerateWarning(UserWarning):
+    """An input that makes a computed value meaningless (constant scores or images, too few archs or images
+    for a statistic); the message says what is degenerate and what the value became."""
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """A seed as an int, or an error naming the argument: numpy refuses negative seeds deep inside, torch
+    wraps them silently, and a float or bool seed is a mistake."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)

@@ -38,7 +38,7 @@ import torch
 
 from harness.bench.datasets import NUM_CLASSES, check_dataset
 from harness.config import data_file
-from harness.errors import DataNotFoundError
+from harness.errors import DataNotFoundError, check_seed
 
 # NATS-Bench's normalisation (xautodl.datasets.get_dataset_with_transform), in 0..255 units.
 MEAN_STD = {
@@ -74,6 +74,7 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
                images_dir: str | os.PathLike[str] | None = None) -> Batch:
     """``batch_size`` images for ``dataset``, drawn with ``seed``; see the module docstring for sources."""
     check_dataset(dataset)
+    check_seed(seed)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     rng = np.random.default_rng(seed)

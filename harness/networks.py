@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from harness.bench.datasets import NUM_CLASSES, check_dataset
+from harness.errors import check_seed
 from harness.spaces import Arch, SearchSpace
 
 # TSS macro structure as NATS-Bench trained it (get_net_config: channel=16, num_cells=5).
@@ -24,6 +25,7 @@ SSS_GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0
 
 def init_seed(space: SearchSpace, index: int, seed: int) -> int:
     """A process-independent 63-bit seed for (space, arch index, seed); Python's hash() is salted."""
+    seed = check_seed(seed)
     digest = hashlib.sha256(f"{space.name}:{int(index)}:{int(seed)}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
 

@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",
                     help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
                          "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
-    group.addoption("--store", dest="suite_store", type=Path, metavar="PATH", default=None,
+    group.addoption("--store", dest="suite_store", type=sc.parse_store_path, metavar="PATH", default=None,
                     help="SQLite result store of proxy scores: read first, missing scores computed and added "
                          "(fill it with `python -m harness sweep --archs sample:N`)")
     group.addoption("--full", dest="suite_full", action="store_true",

@@ -4,22 +4,29 @@ A sweep plans from the store (only the (arch, proxy) pairs it lacks), sends one 
 missing proxies in one ``score_all`` call, on the sweep's single image batch) to local worker processes or a
 Dask cluster, and writes each arch's scores from this process as they arrive, in one transaction. Killed at
 any moment, a sweep loses at most the archs in flight; started again, it computes exactly what is missing.
+A proxy that raises on one arch (or warns that its value is degenerate) gets a NaN there, stored like any
+score, and the reason is counted in the report: one arch never stops a sweep of thousands.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
+import math
 import multiprocessing
 import os
 import threading
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from harness.errors import DegenerateWarning, check_seed
 from harness.malloc import keep_freed_memory
 from harness.spaces import SearchSpace, fixed_sample
 from harness.store import ResultStore, Row, ScoreKey
@@ -98,6 +105,7 @@ class Sweep:
         from harness.scoring import check_device  # torch-heavy: only once a sweep is built
 
         check_device(self.device)  # here, not in every worker, where it would fail deep inside
+        check_seed(self.seed)
 
     def keys(self, batch) -> dict[str, ScoreKey]:
         """Store key per proxy (the torch version is this process's; workers must match it)."""
@@ -134,11 +142,16 @@ class SweepReport:
     written: int
     duplicates: int
     seconds: float
+    nan_reasons: dict[str, int] = field(default_factory=dict)  # "proxy: why" -> scores that became NaN
 
     def summary(self) -> str:
         raced = f" ({self.duplicates} more had meanwhile been written by another process)" if self.duplicates else ""
+        nan = ""
+        if self.nan_reasons:
+            nan = f"; {sum(self.nan_reasons.values())} scores are NaN: " + "; ".join(
+                f"{n} x {why}" for why, n in sorted(self.nan_reasons.items(), key=lambda kv: -kv[1]))
         return (f"{self.total_archs} archs: {self.done_before} already complete, computed {self.computed_archs}, "
-                f"wrote {self.written} scores{raced} in {self.seconds:.1f} s")
+                f"wrote {self.written} scores{raced} in {self.seconds:.1f} s{nan}")
 
 
 # -- work done in workers --------------------------------------------------------------------------------
@@ -164,7 +177,44 @@ def _exit_with_client(client_pid: int) -> None:
     os._exit(1)
 
 
-Result = tuple[int, dict[str, float], tuple[str, str]]  # arch, {proxy: score}, (torch, harness) versions
+# arch, {proxy: score}, (torch, harness) versions, {proxy: why its score is NaN}
+Result = tuple[int, dict[str, float], tuple[str, str], dict[str, str]]
+_REASON_CHARS = 200
+
+
+def _reason(exc_or_warning: BaseException | Warning) -> str:
+    text = f"{type(exc_or_warning).__name__}: {str(exc_or_warning).splitlines()[0] if str(exc_or_warning) else ''}"
+    return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS - 3] + "..."
+
+
+def _score_or_nan(space: SearchSpace, arch: int, proxies: Sequence[str], dataset: str, batch, seed: int,
+                  device: str) -> tuple[dict[str, float], dict[str, str]]:
+    """The unit's scores from one ``score_all``; if it raises, each proxy alone, so that a failing proxy costs
+    only its own score: NaN, with the reason. A DegenerateWarning is recorded as the reason too."""
+    from harness.scoring import score_all
+
+    def attempt(names: Sequence[str]) -> tuple[dict[str, float], dict[str, str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateWarning)
+            scores = score_all(space, arch, list(names), dataset, batch, seed=seed, device=device)
+        degenerate = [_reason(w.message) for w in caught if issubclass(w.category, DegenerateWarning)]
+        for w in caught:
+            if not issubclass(w.category, DegenerateWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return ({p: float(scores[p]) for p in names},
+                {p: degenerate[0] for p in names if degenerate and math.isnan(scores[p])})
+
+    with contextlib.suppress(Exception):  # any failure: each proxy alone, below
+        return attempt(proxies)
+    scores, reasons = {}, {}
+    for p in proxies:
+        try:
+            one, why = attempt([p])
+        except Exception as exc:  # noqa: BLE001 - recorded, counted and reported by the client
+            one, why = {p: math.nan}, {p: _reason(exc)}
+        scores |= one
+        reasons |= why
+    return scores, reasons
 
 
 def score_unit(dataset: str, seed: int, device: str, unit: Unit,
@@ -174,13 +224,12 @@ def score_unit(dataset: str, seed: int, device: str, unit: Unit,
     import torch
 
     import harness
-    from harness.scoring import score_all
 
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
     space, batch = _WORKER_SHARED if shared is None else shared
-    scores = score_all(space, unit.arch, list(unit.proxies), dataset, batch, seed=seed, device=device)
-    return unit.arch, {p: float(scores[p]) for p in unit.proxies}, (torch.__version__, harness.__version__)
+    scores, reasons = _score_or_nan(space, unit.arch, unit.proxies, dataset, batch, seed, device)
+    return unit.arch, scores, (torch.__version__, harness.__version__), reasons
 
 
 def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
@@ -265,17 +314,20 @@ def run_sweep(store: ResultStore, sweep: Sweep, batch, workers: int | None = Non
     units = plan(store, keys, sweep.archs)
     total = len(dict.fromkeys(sweep.archs))
     written = expected = 0
+    nan_reasons: Counter[str] = Counter()
     with tqdm(total=total, initial=total - len(units), unit="arch", disable=not progress,
               desc=f"{sweep.space.name} {sweep.dataset}", dynamic_ncols=True) as bar:
         if units:
             with open_executor((sweep.space, batch), workers, scheduler) as executor:
-                for unit, (arch, scores, versions) in _results(sweep, units, executor):
+                for unit, (arch, scores, versions, reasons) in _results(sweep, units, executor):
                     _check_result(unit, arch, scores, versions, keys)
                     written += store.put_many(Row(keys[p], arch, v) for p, v in scores.items())
                     expected += len(scores)
+                    nan_reasons.update(f"{p}: {why}" for p, why in reasons.items())
                     bar.update(1)
     return SweepReport(total_archs=total, done_before=total - len(units), computed_archs=len(units),
-                       written=written, duplicates=expected - written, seconds=time.perf_counter() - start)
+                       written=written, duplicates=expected - written, seconds=time.perf_counter() - start,
+                       nan_reasons=dict(nan_reasons))
 
 
 def _results(sweep: Sweep, units: Sequence[Unit],

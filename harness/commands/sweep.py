@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.suite_config import parse_data_dir
+from harness.suite_config import parse_data_dir, parse_scheduler, parse_store_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default="all",
                         help="'all', N (indices 0..N-1), a-b (indices a..b, both included), sample:N (the suites' "
                              "fixed seeded sample) or 'reference' (the 725 TSS archs of the reference scores)")
-    parser.add_argument("--store", required=True, metavar="PATH",
-                        help="SQLite result store (created if missing)")
+    parser.add_argument("--store", required=True, metavar="PATH", type=parse_store_path,
+                        help="SQLite result store (created if missing, in a folder that exists)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--images-dir", default=None, metavar="PATH", type=parse_data_dir,
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: one per core); ignored with --scheduler")
-    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", type=parse_scheduler,
                         help="address of a Dask distributed scheduler to run the work on")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

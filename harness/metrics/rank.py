@@ -10,6 +10,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from harness.errors import check_seed
+
 CORRELATIONS = ("spearman", "kendall", "pearson")
 _BOOT_CELLS = 2_000_000  # resample rows x archs held in memory per bootstrap batch
 
@@ -99,6 +101,7 @@ def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[floa
     bad_k = [p for p in topk if not 0 < p <= 100]
     if bad_k:
         raise ValueError(f"topk are percentages in (0, 100], got {bad_k}")
+    check_seed(seed)
     if n_boot < 0:
         raise ValueError(f"n_boot is a number of resamples (0 for no CI), got {n_boot}")
     s = np.asarray(scores, dtype=np.float64)
