@@ -1,5 +1,7 @@
 """Exceptions with messages a user can act on."""
 
+import pickle
+
 
 class DataNotFoundError(FileNotFoundError):
     """The benchmark data is missing or unreadable; the message names the setting and the file."""
@@ -29,3 +31,8 @@ def check_seed(seed: object, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"{name} must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+class ForbiddenGlobalError(pickle.UnpicklingError, ValueError):
+    """A pickle (benchmark or image file) referenced a global its restricted unpickler does not resolve; the
+    message names the file and the global. A ValueError too, so that it is reported like any bad input."""
