@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,6 +10,9 @@ import numpy as np
 from harness.spaces.base import Arch, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# Fingerprint of NATS-Bench's TSS arch list in official index order (``meta_archs`` of the official
+# NATS-tss-v1_0-3ffb9 files): the order no rule derives, so a copy of it is checked against this.
+OFFICIAL_ORDER_SHA256 = "83abc799e45cf34e9d2163654668ab998b9a54d01c39e72ca1f71f2cdf356d84"
 # Edges in arch-string order: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 
@@ -20,6 +24,11 @@ def format_arch(ops: Sequence[str]) -> str:
         nodes.append("|" + "|".join(f"{ops[k + j]}~{j}" for j in range(node)) + "|")
         k += node
     return "+".join(nodes)
+
+
+def official_order_digest(archs: Sequence[str]) -> str:
+    """The sha256 of arch strings joined by newlines (compare with :data:`OFFICIAL_ORDER_SHA256`)."""
+    return hashlib.sha256("\n".join(archs).encode()).hexdigest()
 
 
 class TopologySpace(SearchSpace):
