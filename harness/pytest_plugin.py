@@ -16,9 +16,9 @@ import pytest
 import harness
 from harness import suite_config as sc
 from harness.config import data_dir
-from harness.errors import DataNotFoundError
 
 SUITE_CONFIG = pytest.StashKey[sc.SuiteConfig]()
+SUITE_ORACLES = pytest.StashKey[dict[str, Any]]()
 FINISH_NOTES = pytest.StashKey[str]()
 # pytest-benchmark's default --benchmark-storage; any other value is the user's choice and is kept.
 BENCHMARK_DEFAULT_STORAGE = "file://./.benchmarks"
@@ -89,11 +89,35 @@ def suite_config(config: pytest.Config) -> sc.SuiteConfig:
                 raise ValueError("--baseline-check and --baseline-update exclude each other: check this run "
                                  "against the stored baselines, or rewrite them from it")
             resolved = sc.resolve(options, valid, full=config.getoption("suite_full"))
-            data_dir(resolved.data)  # every suite reads the data root: a missing one is one usage error
-        except (ValueError, DataNotFoundError) as exc:
+            config.stash[SUITE_ORACLES] = _check_inputs(resolved)
+        except (ValueError, OSError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[SUITE_CONFIG] = resolved
     return config.stash[SUITE_CONFIG]
+
+
+def _check_inputs(suite: sc.SuiteConfig) -> dict[str, Any]:
+    """Every file the run reads, read once now: a missing, empty or corrupt data root, image folder or result
+    store is one usage error naming it, not a failure per case. Returns the oracles, which the suites reuse."""
+    from harness.bench import load_oracle
+    from harness.images import load_batch
+    from harness.store import ResultStore
+
+    data_dir(suite.data)
+    oracles = {space: load_oracle(space, data=suite.data)
+               for space in dict.fromkeys(suite.proxy_spaces + suite.searcher_spaces)}
+    if suite.proxies:
+        for dataset in suite.datasets:
+            load_batch(dataset, suite.batch_size, suite.seeds[0], data=suite.data, images_dir=suite.images_dir)
+    if suite.store is not None:
+        ResultStore(suite.store).close()
+    return oracles
+
+
+def suite_oracles(config: pytest.Config) -> dict[str, Any]:
+    """The oracle of each space the run uses, loaded (and checked) once by :func:`suite_config`."""
+    suite_config(config)
+    return config.stash[SUITE_ORACLES]
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
