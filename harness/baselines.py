@@ -281,7 +281,7 @@ def summarise(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, CaseSummary]
     groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for i, bench in enumerate(benchmarks):
         info = bench.get("extra_info") if isinstance(bench, Mapping) else None
-        if isinstance(info, Mapping) and info.get("kind") in RULES:
+        if isinstance(info, Mapping) and isinstance(info.get("kind"), str) and info["kind"] in RULES:
             groups[_in_benchmark(bench, i, case_key, info)].append(bench)
     return {key: _in_benchmark(group[0], None, _summarise_case, key, group) for key, group in sorted(groups.items())}
 

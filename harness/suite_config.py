@@ -95,16 +95,23 @@ def parse_seeds(string: str) -> tuple[int, ...]:
 
 def parse_data_dir(string: str) -> Path:
     """A folder given on the command line (data root, images); it must exist (the loaders check its files)."""
-    path = Path(string).expanduser().resolve()
+    path = _path(string)
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"folder {path} does not exist")
     return path
 
 
+def _path(string: str) -> Path:
+    try:
+        return Path(string).expanduser().resolve()
+    except (ValueError, RuntimeError, OSError) as exc:  # a NUL byte, an unknown ~user, a symlink loop
+        raise argparse.ArgumentTypeError(f"{string!r} is not a usable path: {exc}") from None
+
+
 def parse_store_path(string: str) -> Path:
     """A result store file: created when missing, but only in a folder that exists (a mistyped folder is an
     error, not a new tree of folders holding a store no later run finds)."""
-    path = Path(string).expanduser().resolve()
+    path = _path(string)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"result store {path} is a folder; give a file path, e.g. {path}/scores.sqlite")
     if not path.parent.is_dir():

@@ -98,14 +98,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.out:
             raise ValueError("--convert needs --out DIR")
         out = Path(args.out) / "nats-bench"
-        found = {space: Path(args.convert) / folder for space, folder in FOLDERS.items()
-                 if (Path(args.convert) / folder / "meta.pickle.pbz2").is_file()}
-        if not found:
+        present = [space for space, folder in FOLDERS.items()
+                   if (Path(args.convert) / folder / "meta.pickle.pbz2").is_file()]
+        if not present:
             raise FileNotFoundError(f"--convert {args.convert}: no official NATS-Bench folder there (expected "
                                     f"{' or '.join(FOLDERS.values())}, each with meta.pickle.pbz2); nothing written")
         out.mkdir(parents=True, exist_ok=True)
         for space, folder in FOLDERS.items():
-            if space not in found:
+            if space not in present:
                 print(f"skip {space}: {Path(args.convert) / folder} not found")
                 continue
             frame = table_from_nats(NatsBenchOracle(space, args.convert))
