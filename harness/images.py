@@ -87,7 +87,10 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
         images, labels, source = _cifar10_sample(batch_size, rng, data)
     else:
         images, labels, source = _stand_in(dataset, batch_size, rng, data)
-    if len(images) > 1 and (images == images[:1]).all():
+    if len(images) == 1:
+        warnings.warn(f"a {dataset} batch of one image: proxies that compare images (jacob_cov, epe_nas, nwot) "
+                      "have nothing to compare; use a batch size of at least 2", DegenerateWarning, stacklevel=2)
+    elif (images == images[:1]).all():
         warnings.warn(f"every image of the {dataset} batch is the same ({source}): proxies that read the data "
                       "(jacob_cov, epe_nas, nwot, ...) cannot tell archs apart on it", DegenerateWarning, stacklevel=2)
     return Batch(_normalise(images, dataset), torch.as_tensor(labels, dtype=torch.int64),

@@ -126,7 +126,8 @@ def test_jacob_cov_at_batch_size_one_is_nan_with_the_cause(tss_oracle, data_root
     from harness.images import load_batch
     from harness.scoring import score_all
 
-    batch = load_batch("cifar10", 1, seed=0, data=data_root)
+    with pytest.warns(DegenerateWarning, match="a cifar10 batch of one image"):
+        batch = load_batch("cifar10", 1, seed=0, data=data_root)
     with pytest.warns(DegenerateWarning, match="the batch holds 1 .use a batch size of at least 2"):
         value = score_all(tss_oracle.space, 5, ["jacob_cov"], "cifar10", batch)["jacob_cov"]
     assert np.isnan(value)
@@ -157,7 +158,8 @@ def test_sweep_records_nan_and_counts_the_reason(tmp_path, tss_oracle, data_root
     from harness.store import ResultStore
     from harness.sweep import Sweep, run_sweep
 
-    batch = load_batch("cifar10", 1, seed=0, data=data_root)
+    with pytest.warns(DegenerateWarning):
+        batch = load_batch("cifar10", 1, seed=0, data=data_root)
     sweep = Sweep(tss_oracle.space, "cifar10", ("jacob_cov", "params"), (0, 1))
     with ResultStore(tmp_path / "s.sqlite") as store:
         report = run_sweep(store, sweep, batch, workers=1, progress=False)
