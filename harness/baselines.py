@@ -172,7 +172,7 @@ def _field(info: Mapping[str, Any], name: str, types: type | tuple[type, ...], d
     if name not in info:
         if default is not ...:
             return default
-        raise ValueError(f"lacks the field {name!r}")
+        raise InputError(f"lacks the field {name!r}")
     value = info[name]
     if isinstance(value, bool) or not isinstance(value, types):
         raise InputError(f"field {name!r} is {value!r}, not {_type_names(types)}")
