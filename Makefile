@@ -23,7 +23,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Lint, unit tests, then a small gate run: a slice of the default suites checked against the committed baselines.
+# Lint, unit tests, then a small gate run: a slice of the default suites checked against the committed baselines
+# (--strict: a case measured at another scale than its baseline fails too).
 test: setup
 	$(PY) -m ruff check --quiet .
 	$(PY) -m pytest tests -q
@@ -31,7 +32,7 @@ test: setup
 
 GATE_SLICE := --proxies synflow,nwot --searchers random,rea --datasets cifar10
 gate: setup
-	$(PY) -m pytest suites -q -p no:cacheprovider $(GATE_SLICE) --baseline-check --benchmark-storage=file://$(CURDIR)/.benchmarks/gate
+	$(PY) -m harness bench -q -p no:cacheprovider $(GATE_SLICE) --baseline-check --strict --benchmark-storage=file://$(CURDIR)/.benchmarks/gate
 
 # reports/example comes from the newest run saved under the name "default" (what `make bench` saves), not from
 # any other suite run.
@@ -41,7 +42,7 @@ report: setup
 	echo "report from $$run"; $(PY) -m harness report "$$run" --out reports/example
 
 bench: setup
-	$(PY) -m pytest suites --benchmark-save=default
+	$(PY) -m harness bench --benchmark-save=default
 
 clean:
 	rm -rf $(VENV) .benchmarks .pytest_cache

@@ -13,6 +13,7 @@ import numpy as np
 from tabulate import tabulate
 
 from harness.bench import DATASETS, TableOracle
+from harness.spaces import SPACES
 
 
 def _rate(fn, indices: np.ndarray) -> float:
@@ -28,12 +29,12 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=200_000)
     args = parser.parse_args()
     rows = []
-    for space in ("tss", "sss"):
+    for space in SPACES:
         start = time.perf_counter()
         oracle = TableOracle.load(space, args.data)
         load_s = time.perf_counter() - start
         idx = np.random.default_rng(0).integers(oracle.space.size, size=args.lookups)
-        metric = ("test", 200) if space == "tss" else ("valid", 90)
+        metric = oracle.space.reported
         lookups = (functools.partial(oracle.accuracy, dataset=DATASETS[0], metric=metric[0], epochs=metric[1]),
                    functools.partial(oracle.simulate_train_eval, dataset=DATASETS[0]), oracle.space.arch)
         rows.append([space, f"{load_s:.3f}", *(f"{_rate(fn, idx):,.0f}" for fn in lookups)])

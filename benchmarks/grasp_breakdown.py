@@ -26,8 +26,8 @@ import harness
 from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.networks import build_network
+from harness.proxies import logits_of, train_mode, weight_layers
 from harness.proxies._fast_layers import fast_layers
-from harness.proxies._passes import logits_of, train_mode, weight_layers
 
 
 def grasp_phases(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> list[float]:

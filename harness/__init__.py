@@ -17,4 +17,4 @@ OMP_WAIT_POLICY = _policy if _policy in ("ACTIVE", "PASSIVE") else "default"
 
 keep_freed_memory()  # see harness.malloc; a user's own glibc malloc settings win
 
-__version__ = "0.2.0"  # part of every stored score's key: bump when computed values change
+__version__ = "0.3.0"  # part of every stored score's key: bump when computed values change

@@ -8,6 +8,9 @@ than its tolerance: the larger of a minimum effect (:data:`RULES`) and the combi
 of baseline and current value (the two half-widths added in quadrature, each on the side facing the
 other). Both conditions matter: the CI alone flags tiny but certain changes of a 1000-arch run, the
 minimum effect alone flaps on a 50-arch run. Improvements, new and missing cases are reported, not failed.
+A value that is not a finite number, in the run or in the baseline, is a regression: it can neither pass
+nor improve. A case measured at another scale than its baseline is *incomparable*: reported, and failed
+under ``strict`` (what CI runs).
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from harness.errors import InputError
 from harness.metrics.estimate import Estimate, mean_ci
 from harness.metrics.rank import rank_metrics
 from harness.metrics.regret import regret_at, regret_auc
 from harness.runner import Trajectory
+from harness.runs import read_json
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,12 @@ RULES: dict[str, dict[str, Rule]] = {
 # load_batch's source ends with the seed that drew the batch; the collection it drew from is what must agree.
 _SEED_SUFFIX = re.compile(r"\s*\(seed \d+\)$")
 # Scale fields that must agree for a comparison to mean anything (another budget is another experiment).
-COMPARABLE = {"proxy": ("image_source",), "searcher": ("budget", "budget_kind", "reported_metric")}
+# Which seeds ran is noise the gate's intervals account for; how many ran is scale (n_seeds).
+COMPARABLE = {"proxy": ("n_archs", "n_seeds", "batch_size", "image_source", "protocol"),
+              "searcher": ("runs", "n_seeds", "budget", "budget_kind", "reported_metric", "protocol")}
+DEFAULT_PROTOCOL = "nats"
+# Scale fields that older records and baselines lack, read as the value every run had then.
+SCALE_DEFAULTS = {"batch_size": 64, "protocol": DEFAULT_PROTOCOL}  # of baselines recorded without them
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class CaseSummary:
 class Comparison:
     key: str
     metric: str
-    status: str  # regression | improvement | unchanged | new | missing | incomparable
+    status: str  # regression | improvement | unchanged | slower | faster | new | missing | incomparable
     baseline: Estimate | None = None
     current: Estimate | None = None
     tolerance: float = math.nan
@@ -95,7 +105,7 @@ def _json_float(value: float) -> float | None:
 
 def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, archs: Sequence[int],
                  scores: Sequence[float], accuracies: Sequence[float], image_source: str, reported_metric: str,
-                 seconds_per_arch: float = math.nan, peak_mem_bytes: int = 0,
+                 *, batch_size: int, seconds_per_arch: float = math.nan, peak_mem_bytes: int = 0,
                  n_boot: int = 1000, errors: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The record of one proxy case: rank metrics (bootstrap CIs, seeded by ``seed``) of ``scores``
     against ``accuracies`` over ``archs``, plus the raw values so a report can recompute anything, and the
@@ -103,7 +113,8 @@ def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, a
     ranks = rank_metrics(scores, accuracies, n_boot=n_boot, seed=seed)
     info: dict[str, Any] = {
         "kind": "proxy", "proxy": proxy, "space": space, "dataset": dataset, "device": device, "seed": int(seed),
-        "n_archs": len(archs), "image_source": image_source, "reported_metric": reported_metric,
+        "n_archs": len(archs), "batch_size": int(batch_size), "image_source": image_source,
+        "reported_metric": reported_metric,
         "n_nonfinite": int(ranks["n_nonfinite"])}
     for name in RANK_METRICS:
         est = ranks[name]
@@ -144,23 +155,57 @@ def searcher_record(trajectories: Sequence[Trajectory], optimum: float) -> dict[
 
 # --- The gate --------------------------------------------------------------------------------------------
 
+def _field(info: Mapping[str, Any], name: str, types: type | tuple[type, ...], default: Any = ...) -> Any:
+    """``info[name]`` checked against ``types`` (never bool, which JSON readers would take for a number);
+    a missing or mistyped field is a ValueError naming it."""
+    if name not in info:
+        if default is not ...:
+            return default
+        raise InputError(f"lacks the field {name!r}")
+    value = info[name]
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise InputError(f"field {name!r} is {value!r}, not {_type_names(types)}")
+    return value
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    if isinstance(types, tuple) and float in types:
+        return "a number"
+    names = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+    return names.get(types, getattr(types, "__name__", str(types)))
+
+
+def _number(info: Mapping[str, Any], name: str, default: Any = ...) -> float:
+    """A numeric field; JSON null (how a non-finite value is stored) reads as NaN."""
+    value = _field(info, name, (int, float, type(None)), default)
+    return math.nan if value is None else float(value)
+
+
+def _item(value: Any, name: str, types: type | tuple[type, ...]) -> Any:
+    """An element of the list field ``name``, checked like a field."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise InputError(f"field {name!r} holds {value!r}, not {_type_names(types)}")
+    return value
+
+
 def case_key(info: Mapping[str, Any]) -> str:
     """The baseline key of one benchmark's ``extra_info`` (seeds pooled)."""
     kind = info["kind"]
     if kind == "proxy":
-        return f"proxy/{info['space']}/{info['dataset']}/{info['proxy']}/{info['device']}"
-    if kind == "searcher":
-        return f"searcher/{info['space']}/{info['dataset']}/{info['searcher']}"
-    raise ValueError(f"unknown benchmark kind {kind!r} in extra_info; valid kinds: proxy, searcher")
+        parts = ("space", "dataset", "proxy", "device")
+    elif kind == "searcher":
+        parts = ("space", "dataset", "searcher")
+    else:
+        raise ValueError(f"unknown benchmark kind {kind!r} in extra_info; valid kinds: proxy, searcher")
+    return "/".join([kind, *(_field(info, p, str) for p in parts)])
 
 
 def _pooled_correlation(records: list[Mapping[str, Any]], name: str) -> Estimate:
     """Mean over seeds; the half-width adds the per-seed bootstrap CI (arch sampling) and the t-interval of
-    the seed-to-seed spread (minibatch and init) in quadrature."""
-    per_seed = [Estimate(*(math.nan if r[k] is None else float(r[k])
-                           for k in (name, f"{name}_ci_low", f"{name}_ci_high"))) for r in records]
+    the seed-to-seed spread (minibatch and init) in quadrature. Any non-finite seed makes the case NaN."""
+    per_seed = [Estimate(*(_number(r, k) for k in (name, f"{name}_ci_low", f"{name}_ci_high"))) for r in records]
     values = np.asarray([e.value for e in per_seed])
-    if np.isnan(values).any():
+    if not np.isfinite(values).all():
         return Estimate(math.nan, math.nan, math.nan)
     lows = [e.half_width("low") for e in per_seed]
     highs = [e.half_width("high") for e in per_seed]
@@ -173,26 +218,33 @@ def _pooled_correlation(records: list[Mapping[str, Any]], name: str) -> Estimate
 
 def _timing(benchmarks: list[Mapping[str, Any]]) -> Estimate | None:
     """Median seconds per round, with the fastest and slowest round as its interval (None: not timed)."""
-    timed = [b["stats"] for b in benchmarks if b.get("stats")]
+    timed = [_field(b, "stats", dict) for b in benchmarks if b.get("stats")]
     if not timed:
         return None
-    return Estimate(float(np.median([s["median"] for s in timed])), float(min(s["min"] for s in timed)),
-                    float(max(s["max"] for s in timed)))
+    return Estimate(float(np.median([_number(s, "median") for s in timed])),
+                    float(min(_number(s, "min") for s in timed)), float(max(_number(s, "max") for s in timed)))
 
 
 def _summarise_case(key: str, benchmarks: list[Mapping[str, Any]]) -> CaseSummary:
     infos = [b["extra_info"] for b in benchmarks]
     kind = infos[0]["kind"]
+    first = infos[0]
     if kind == "proxy":
         metrics = {name: _pooled_correlation(infos, name) for name in ("spearman", "kendall")}
-        scale = {"n_archs": max(i["n_archs"] for i in infos), "seeds": sorted(i["seed"] for i in infos),
-                 "image_source": _SEED_SUFFIX.sub("", infos[0]["image_source"])}
+        scale = {"n_archs": max(_field(i, "n_archs", int) for i in infos),
+                 "seeds": sorted(_field(i, "seed", int) for i in infos),
+                 "batch_size": _field(first, "batch_size", int, SCALE_DEFAULTS["batch_size"]),
+                 "image_source": _SEED_SUFFIX.sub("", _field(first, "image_source", str))}
     else:
-        trajectories = [t for i in infos for t in i["trajectories"]]
-        metrics = {"final_mean": mean_ci(t["final_reported"] for t in trajectories),
-                   "auc_regret": mean_ci(a for i in infos for a in i["auc_regret_runs"])}
-        scale = {"runs": len(trajectories), "seeds": sorted(s for i in infos for s in i["seeds"]),
-                 **{k: infos[0][k] for k in COMPARABLE["searcher"]}}
+        trajectories = [_item(t, "trajectories", dict) for i in infos for t in _field(i, "trajectories", list)]
+        metrics = {"final_mean": mean_ci(_number(t, "final_reported") for t in trajectories),
+                   "auc_regret": mean_ci(_number({"auc_regret_runs": a}, "auc_regret_runs")
+                                          for i in infos for a in _field(i, "auc_regret_runs", list))}
+        scale = {"runs": len(trajectories),
+                 "seeds": sorted(_item(s, "seeds", int) for i in infos for s in _field(i, "seeds", list)),
+                 "budget": _number(first, "budget"), "budget_kind": _field(first, "budget_kind", str),
+                 "reported_metric": _field(first, "reported_metric", str)}
+    scale["protocol"] = _field(first, "protocol", str, DEFAULT_PROTOCOL)
     seconds = _timing(benchmarks)
     if seconds is not None:
         metrics["seconds"] = seconds
@@ -201,21 +253,40 @@ def _summarise_case(key: str, benchmarks: list[Mapping[str, Any]]) -> CaseSummar
 
 def summarise(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, CaseSummary]:
     """Per-case summaries of a run's benchmarks (pytest-benchmark JSON entries with ``extra_info`` and
-    ``stats``); entries without a suite ``kind`` (other benchmarks) are ignored."""
+    ``stats``); entries without a suite ``kind`` (other benchmarks) are ignored. A suite entry that lacks a
+    field, or holds a value of the wrong type, is a ValueError naming the benchmark and the field."""
     groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for bench in benchmarks:
-        if bench.get("extra_info", {}).get("kind") in RULES:
-            groups[case_key(bench["extra_info"])].append(bench)
-    return {key: _summarise_case(key, group) for key, group in sorted(groups.items())}
+    for i, bench in enumerate(benchmarks):
+        info = bench.get("extra_info") if isinstance(bench, Mapping) else None
+        if isinstance(info, Mapping) and isinstance(info.get("kind"), str) and info["kind"] in RULES:
+            groups[_in_benchmark(bench, i, case_key, info)].append(bench)
+    return {key: _in_benchmark(group[0], None, _summarise_case, key, group) for key, group in sorted(groups.items())}
+
+
+def _in_benchmark(bench: Mapping[str, Any], position: int | None, fn, *args):
+    """``fn(*args)``, with the benchmark named in its ValueError."""
+    try:
+        return fn(*args)
+    except ValueError as exc:
+        where = f"benchmark {bench.get('name')!r}" if isinstance(bench.get("name"), str) else f"benchmark #{position}"
+        raise ValueError(f"{where}: extra_info {exc}") from None
+
+
+def _non_finite(base: Estimate, cur: Estimate) -> list[str]:
+    """What keeps a comparison from being a number: a value that is not finite, or an infinite bound (a NaN
+    bound is an unknown interval, read as zero width, which only makes the gate stricter)."""
+    found = []
+    for side, est in (("baseline", base), ("current", cur)):
+        if not math.isfinite(est.value):
+            found.append(f"{side} value {est.value}")
+        found += [f"{side} {b} {v}" for b, v in (("ci_low", est.ci_low), ("ci_high", est.ci_high)) if math.isinf(v)]
+    return found
 
 
 def _judge(key: str, metric: str, rule: Rule, base: Estimate, cur: Estimate) -> Comparison:
-    if math.isnan(base.value) and math.isnan(cur.value):
-        return Comparison(key, metric, "unchanged", base, cur, note="not a number in both")
-    if math.isnan(cur.value):
-        return Comparison(key, metric, "regression", base, cur, note="now not a number")
-    if math.isnan(base.value):
-        return Comparison(key, metric, "improvement", base, cur, note="was not a number")
+    broken = _non_finite(base, cur)
+    if broken:
+        return Comparison(key, metric, "regression", base, cur, note="not a finite number: " + ", ".join(broken))
     sign = 1.0 if rule.direction == "higher" else -1.0
     gain = sign * (cur.value - base.value)
     # The half-widths that face each other: baseline's towards the current value and vice versa.
@@ -233,8 +304,16 @@ def _judge(key: str, metric: str, rule: Rule, base: Estimate, cur: Estimate) -> 
     return Comparison(key, metric, status, base, cur, tolerance)
 
 
+def _scale(summary: CaseSummary, name: str) -> Any:
+    if name == "n_seeds":
+        seeds = summary.scale.get("seeds")
+        return len(seeds) if isinstance(seeds, list) else seeds
+    return summary.scale.get(name, SCALE_DEFAULTS.get(name))
+
+
 def compare(current: Mapping[str, CaseSummary], baseline: Mapping[str, CaseSummary]) -> list[Comparison]:
-    """Every metric of every case in either mapping, judged by :data:`RULES`."""
+    """Every metric of every case in either mapping, judged by :data:`RULES`; a case whose scale
+    (:data:`COMPARABLE`) differs from its baseline's is one ``incomparable`` entry instead."""
     out: list[Comparison] = []
     for key in sorted(set(current) | set(baseline)):
         cur, base = current.get(key), baseline.get(key)
@@ -244,9 +323,11 @@ def compare(current: Mapping[str, CaseSummary], baseline: Mapping[str, CaseSumma
         if cur is None:
             out.append(Comparison(key, "*", "missing", note="in the baselines, not in this run"))
             continue
-        differing = [f for f in COMPARABLE[cur.kind] if cur.scale.get(f) != base.scale.get(f)]
+        differing = [f for f in COMPARABLE[cur.kind] if _scale(cur, f) != _scale(base, f)]
+        if cur.kind != base.kind:
+            differing.insert(0, "kind")
         if differing:
-            note = "; ".join(f"{f}: {base.scale.get(f)!r} -> {cur.scale.get(f)!r}" for f in differing)
+            note = "; ".join(f"{f}: {_short(_scale(base, f))} -> {_short(_scale(cur, f))}" for f in differing)
             out.append(Comparison(key, "*", "incomparable", note=note))
             continue
         for metric, rule in RULES[cur.kind].items():
@@ -255,8 +336,22 @@ def compare(current: Mapping[str, CaseSummary], baseline: Mapping[str, CaseSumma
     return out
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """A scale value for one table cell: a run of seeds as a range, long strings cut."""
+    if isinstance(value, list) and len(value) > 3 and value == list(range(value[0], value[0] + len(value))):
+        return f"{value[0]}-{value[-1]}"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def regressions(comparisons: Iterable[Comparison]) -> list[Comparison]:
     return [c for c in comparisons if c.status == "regression"]
+
+
+def failures(comparisons: Iterable[Comparison], strict: bool = False) -> list[Comparison]:
+    """What fails the gate: regressions, and under ``strict`` also incomparable cases."""
+    failing = ("regression", "incomparable") if strict else ("regression",)
+    return [c for c in comparisons if c.status in failing]
 
 
 def _fmt(est: Estimate | None) -> str:
@@ -265,25 +360,34 @@ def _fmt(est: Estimate | None) -> str:
     return f"{est.value:.4g} [{est.ci_low:.4g}, {est.ci_high:.4g}]"
 
 
-def format_report(comparisons: list[Comparison]) -> str:
-    """A tabulate table of every comparison that is not ``unchanged``, then counts per status."""
+def format_report(comparisons: list[Comparison], verbose: bool = False, strict: bool = False) -> str:
+    """A tabulate table of every comparison that is neither ``unchanged`` nor ``missing``, then the missing
+    cases (a count per kind; their names when ``verbose``), then counts per status."""
     shown = [c for c in comparisons if c.status not in ("unchanged", "missing")]
     order = {"regression": 0, "incomparable": 1, "slower": 2, "improvement": 3, "faster": 4, "new": 5}
     shown.sort(key=lambda c: (order[c.status], c.key, c.metric))
+    failing = {"regression", "incomparable"} if strict else {"regression"}
     lines = []
     if shown:
-        rows = [[c.status.upper() if c.status == "regression" else c.status, c.key, c.metric, _fmt(c.baseline),
+        rows = [[c.status.upper() if c.status in failing else c.status, c.key, c.metric, _fmt(c.baseline),
                  _fmt(c.current), "" if math.isnan(c.change) else f"{c.change:+.4g}",
                  "" if math.isnan(c.tolerance) else f"{c.tolerance:.3g}", c.note] for c in shown]
         lines.append(tabulate(rows, headers=["status", "case", "metric", "baseline [95% CI]",
                                              "current [95% CI]", "change", "tolerance", "note"]))
     missing = sorted(c.key for c in comparisons if c.status == "missing")
     if missing:
-        lines.append(f"{len(missing)} baseline case(s) not in this run: {', '.join(missing)}")
+        per_kind: dict[str, int] = defaultdict(int)
+        for key in missing:
+            per_kind[key.split("/", 1)[0]] += 1
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(per_kind.items()))
+        lines.append(f"baseline cases not in this run: {counts}" +
+                     (":\n" + "\n".join(f"  {k}" for k in missing) if verbose else " (names with -v)"))
     counts: dict[str, int] = defaultdict(int)
     for c in comparisons:
         counts[c.status] += 1
     lines.append("baseline gate: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if counts["incomparable"] and not strict:
+        lines.append("incomparable cases are measured at another scale than their baselines; --strict fails on them")
     return "\n".join(lines)
 
 
@@ -326,26 +430,48 @@ def baseline_path(directory: str | Path, key: str) -> Path:
     return Path(directory) / (key.replace("/", ".") + ".json")
 
 
-def _estimate(raw: Mapping[str, Any]) -> Estimate:
-    # JSON has no NaN in strict mode: missing values are stored as null.
-    return Estimate(*(math.nan if raw.get(k) is None else float(raw[k]) for k in ("value", "ci_low", "ci_high")))
+def _estimate(raw: Any, metric: str) -> Estimate:
+    """A metric's value and CI bounds; JSON null (how a non-finite value is stored) reads as NaN."""
+    if not isinstance(raw, dict):
+        raise InputError(f"metrics.{metric} is {raw!r}, not an object")
+    try:
+        return Estimate(*(_number(raw, k) for k in ("value", "ci_low", "ci_high")))
+    except ValueError as exc:
+        raise ValueError(f"metrics.{metric}: {exc}") from None
+
+
+def _baseline(raw: Any) -> CaseSummary:
+    if not isinstance(raw, dict):
+        raise InputError(f"holds {type(raw).__name__}, not an object")
+    kind = _field(raw, "kind", str)
+    if kind not in RULES:
+        raise ValueError(f"field 'kind' is {kind!r}; valid kinds: {', '.join(RULES)}")
+    metrics = _field(raw, "metrics", dict)
+    unknown = sorted(set(metrics) - set(RULES[kind]))
+    if unknown:
+        raise ValueError(f"metrics {unknown} are not {kind} metrics ({', '.join(RULES[kind])})")
+    return CaseSummary(_field(raw, "key", str), kind, {m: _estimate(e, m) for m, e in metrics.items()},
+                       _field(raw, "scale", dict))
 
 
 def load_baselines(directory: str | Path) -> dict[str, CaseSummary]:
-    """Every baseline in ``directory``. An absent folder is an error (a mistyped path must not pass the gate
-    as "all new"); an empty folder is a first run with nothing to compare yet."""
+    """Every baseline in ``directory``. An absent folder, or one without baseline files, is an error: a
+    mistyped path must not pass the gate as "all new" (a first run records them with --update)."""
     directory = Path(directory)
+    record = "record baselines first (pytest --baseline-update, or harness gate RUN --update)"
     if not directory.is_dir():
-        raise FileNotFoundError(f"baselines folder {directory} does not exist: check --baselines, or record "
-                                "baselines first (pytest --baseline-update, or harness gate RUN --update)")
+        raise FileNotFoundError(f"baselines folder {directory} does not exist: check --baselines, or {record}")
+    paths = sorted(directory.glob("*.json"))
+    if not paths:
+        raise FileNotFoundError(f"baselines folder {directory} holds no baseline files (*.json): check "
+                                f"--baselines, or {record}")
     out: dict[str, CaseSummary] = {}
-    for path in sorted(directory.glob("*.json")):
+    for path in paths:
         try:
-            raw = json.loads(path.read_text())
-            summary = CaseSummary(raw["key"], raw["kind"], {m: _estimate(e) for m, e in raw["metrics"].items()},
-                                  raw["scale"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"baseline file {path} is malformed: {exc!r}") from None
+            summary = _baseline(read_json(path, "a baseline JSON file"))
+        except ValueError as exc:
+            message = str(exc)
+            raise ValueError(message if str(path) in message else f"baseline file {path}: {message}") from None
         out[summary.key] = summary
     return out
 

@@ -22,7 +22,11 @@ def _commands() -> dict[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n  python -m harness bench --proxies synflow,nwot --datasets "
+                                            "cifar10\n  python -m harness gate RUN.json --strict\n"
+                                            "  python -m harness <command> --help")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in sorted(_commands().items()):
         doc = (module.__doc__ or name).strip()

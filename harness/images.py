@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
@@ -38,7 +39,7 @@ import torch
 
 from harness.bench.datasets import NUM_CLASSES, check_dataset
 from harness.config import data_file
-from harness.errors import DataNotFoundError
+from harness.errors import DataNotFoundError, DegenerateWarning, ForbiddenGlobalError, check_seed
 
 # NATS-Bench's normalisation (xautodl.datasets.get_dataset_with_transform), in 0..255 units.
 MEAN_STD = {
@@ -74,6 +75,7 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
                images_dir: str | os.PathLike[str] | None = None) -> Batch:
     """``batch_size`` images for ``dataset``, drawn with ``seed``; see the module docstring for sources."""
     check_dataset(dataset)
+    check_seed(seed)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     rng = np.random.default_rng(seed)
@@ -85,6 +87,12 @@ def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
         images, labels, source = _cifar10_sample(batch_size, rng, data)
     else:
         images, labels, source = _stand_in(dataset, batch_size, rng, data)
+    if len(images) == 1:
+        warnings.warn(f"a {dataset} batch of one image: proxies that compare images (jacob_cov, epe_nas, nwot) "
+                      "have nothing to compare; use a batch size of at least 2", DegenerateWarning, stacklevel=2)
+    elif (images == images[:1]).all():
+        warnings.warn(f"every image of the {dataset} batch is the same ({source}): proxies that read the data "
+                      "(jacob_cov, epe_nas, nwot, ...) cannot tell archs apart on it", DegenerateWarning, stacklevel=2)
     return Batch(_normalise(images, dataset), torch.as_tensor(labels, dtype=torch.int64),
                  f"{source} (seed {seed})", dataset)
 
@@ -191,7 +199,7 @@ class _ArrayUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ARRAY_GLOBALS:
-            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in an image-set pickle")
+            raise ForbiddenGlobalError(f"global {module}.{name} is not allowed in an image-set pickle")
         if name == "_reconstruct":
             from numpy._core.multiarray import _reconstruct
 
@@ -206,8 +214,8 @@ def load_dataset_pickle(path: Path) -> dict:
     with open(path, "rb") as fh:
         try:
             entry = _ArrayUnpickler(fh, encoding="latin1").load()
-        except pickle.UnpicklingError:
-            raise
+        except ForbiddenGlobalError as exc:
+            raise ForbiddenGlobalError(f"image file {path}: {exc}") from None
         except Exception as exc:
             raise ValueError(f"image file {path} is not a readable dataset pickle: {exc}") from exc
     if not isinstance(entry, dict):
@@ -229,10 +237,22 @@ def _from_user_files(dataset: str, root: Path, k: int,
     entry = load_dataset_pickle(path)
     if "data" not in entry or label_key not in entry:
         raise ValueError(f"image file {path} lacks 'data' or {label_key!r}")
-    images = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, side, side).transpose(0, 2, 3, 1)
-    labels = np.asarray(entry[label_key], dtype=np.int64)
+    data, labels = np.asarray(entry["data"]), np.asarray(entry[label_key])
+    pixels = 3 * side * side
+    if data.dtype.kind not in "iu" or data.shape[1:] not in ((pixels,), (3, side, side)) or \
+            (data.size and not 0 <= data.min() <= data.max() <= 255):
+        raise ValueError(f"image file {path}: 'data' must hold 8-bit pixels of shape (N, {pixels}) or (N, 3, {side}, "
+                         f"{side}) for {dataset}; found {data.dtype} {data.shape}")
+    if labels.dtype.kind not in "iu" or labels.shape != (len(data),):
+        raise ValueError(f"image file {path}: {label_key!r} must hold one integer label per image ({len(data)}); "
+                         f"found {labels.dtype} {labels.shape}")
+    images = data.astype(np.uint8).reshape(-1, 3, side, side).transpose(0, 2, 3, 1)
+    labels = labels.astype(np.int64)
     if dataset == "ImageNet16-120":  # NATS-Bench keeps labels 1..120 and shifts them to 0..119
         keep = (labels >= 1) & (labels <= 120)
         images, labels = images[keep], labels[keep] - 1
+    elif labels.size and not 0 <= labels.min() <= labels.max() < NUM_CLASSES[dataset]:
+        raise ValueError(f"image file {path}: {label_key!r} holds labels {labels.min()}..{labels.max()}; {dataset} "
+                         f"has classes 0..{NUM_CLASSES[dataset] - 1}")
     idx = _choose(len(labels), k, rng, str(path))
     return images[idx], labels[idx], f"{k} images of the user's {dataset} training set {path}"

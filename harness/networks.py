@@ -13,11 +13,13 @@ import torch
 from torch import nn
 
 from harness.bench.datasets import NUM_CLASSES, check_dataset
+from harness.errors import check_seed
 from harness.spaces import Arch, SearchSpace
 
 
 def init_seed(space: SearchSpace, index: int, seed: int) -> int:
     """A process-independent 63-bit seed for (space, arch index, seed); Python's hash() is salted."""
+    seed = check_seed(seed)
     digest = hashlib.sha256(f"{space.name}:{int(index)}:{int(seed)}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
 

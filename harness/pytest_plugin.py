@@ -17,9 +17,9 @@ import pytest
 import harness
 from harness import suite_config as sc
 from harness.config import data_dir
-from harness.errors import DataNotFoundError
 
 SUITE_CONFIG = pytest.StashKey[sc.SuiteConfig]()
+SUITE_ORACLES = pytest.StashKey[dict[str, Any]]()
 FINISH_NOTES = pytest.StashKey[str]()
 # pytest-benchmark's default --benchmark-storage; any other value is the user's choice and is kept.
 BENCHMARK_DEFAULT_STORAGE = "file://./.benchmarks"
@@ -48,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",
                     help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
                          "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
-    group.addoption("--store", dest="suite_store", type=Path, metavar="PATH", default=None,
+    group.addoption("--store", dest="suite_store", type=sc.parse_store_path, metavar="PATH", default=None,
                     help="SQLite result store of proxy scores: read first, missing scores computed and added "
                          "(fill it with `python -m harness sweep --archs sample:N`)")
     group.addoption("--full", dest="suite_full", action="store_true",
@@ -57,8 +57,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail when a suite metric regressed against the stored baselines")
     group.addoption("--baseline-update", action="store_true",
                     help="rewrite the stored baselines of the cases this run measured")
+    group.addoption("--baseline-strict", action="store_true",
+                    help="with --baseline-check: also fail on incomparable cases (measured at another arch count, "
+                         "runs, batch size, seeds or protocol than their baselines); pytest's own --strict implies "
+                         "it, and CI runs the gate that way")
     group.addoption("--baselines", type=Path, metavar="DIR", default=None,
-                    help="baseline folder (default: <rootdir>/baselines)")
+                    help="baseline folder (default: baselines/ in pytest's rootdir, or in the current folder "
+                         "when pytest has no config file there)")
     group.addoption("--report", dest="suite_report", type=Path, metavar="DIR", default=None,
                     help="write this run's report (Markdown page and figures, harness.report) into DIR")
     group.addoption("--plugins", dest="suite_plugins", type=sc.parse_plugins, metavar="MODULES", default=(),
@@ -74,8 +79,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # Runs before pytest-benchmark opens its storage: keep each torch version's saved runs apart, so that
     # --benchmark-compare never compares timings across torch builds. Other projects' benchmarks are left alone.
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_DEFAULT_STORAGE and runs_suites(config):
-        storage = config.rootpath / ".benchmarks" / f"torch-{version('torch')}"
+        storage = project_dir(config) / ".benchmarks" / f"torch-{version('torch')}"
         config.option.benchmark_storage = f"file://{storage}"
+
+
+def project_dir(config: pytest.Config) -> Path:
+    """Where a suite run keeps ``.benchmarks/`` and ``baselines/``: the folder of the pytest config file (this
+    repository's pyproject.toml, or the user's), else the folder pytest was started in. Not pytest's rootdir:
+    without a config file that is the common ancestor of the arguments, which counts option values such as
+    ``--data PATH`` and could be the data folder or the installed package."""
+    if config.inipath is not None:
+        return Path(config.inipath).parent
+    return Path(config.invocation_params.dir)
 
 
 def runs_suites(config: pytest.Config) -> bool:
@@ -107,11 +122,35 @@ def suite_config(config: pytest.Config) -> sc.SuiteConfig:
                 raise ValueError("--baseline-check and --baseline-update exclude each other: check this run "
                                  "against the stored baselines, or rewrite them from it")
             resolved = sc.resolve(options, valid, full=config.getoption("suite_full"))
-            data_dir(resolved.data)  # every suite reads the data root: a missing one is one usage error
-        except (ValueError, DataNotFoundError) as exc:
+            config.stash[SUITE_ORACLES] = _check_inputs(resolved)
+        except (ValueError, OSError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[SUITE_CONFIG] = resolved
     return config.stash[SUITE_CONFIG]
+
+
+def _check_inputs(suite: sc.SuiteConfig) -> dict[str, Any]:
+    """Every file the run reads, read once now: a missing, empty or corrupt data root, image folder or result
+    store is one usage error naming it, not a failure per case. Returns the oracles, which the suites reuse."""
+    from harness.bench import load_oracle
+    from harness.images import load_batch
+    from harness.store import ResultStore
+
+    data_dir(suite.data)
+    oracles = {space: load_oracle(space, data=suite.data)
+               for space in dict.fromkeys(suite.proxy_spaces + suite.searcher_spaces)}
+    if suite.proxies:
+        for dataset in suite.datasets:
+            load_batch(dataset, suite.batch_size, suite.seeds[0], data=suite.data, images_dir=suite.images_dir)
+    if suite.store is not None:
+        ResultStore(suite.store).close()
+    return oracles
+
+
+def suite_oracles(config: pytest.Config) -> dict[str, Any]:
+    """The oracle of each space the run uses, loaded (and checked) once by :func:`suite_config`."""
+    suite_config(config)
+    return config.stash[SUITE_ORACLES]
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
@@ -133,7 +172,7 @@ def _benchmarks(config: pytest.Config) -> list[dict[str, Any]]:
 
 
 def _baseline_dir(config: pytest.Config) -> Path:
-    return config.getoption("baselines") or config.rootpath / "baselines"
+    return config.getoption("baselines") or project_dir(config) / "baselines"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -152,7 +191,11 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
     from harness import baselines
 
     config = session.config
-    current = baselines.summarise(_benchmarks(config))
+    try:
+        current = baselines.summarise(_benchmarks(config))
+    except ValueError as exc:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return f"baseline gate not run: {exc}"
     directory = _baseline_dir(config)
     if config.getoption("baseline_update"):
         if exitstatus != 0:
@@ -167,9 +210,19 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return f"baseline gate not run: {exc}"
     comparisons = baselines.compare(current, stored)
-    if baselines.regressions(comparisons):
+    strict = config.getoption("baseline_strict") or _pytest_strict(config)
+    if baselines.failures(comparisons, strict=strict):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    return f"compared with {directory}\n{baselines.format_report(comparisons)}"
+    report = baselines.format_report(comparisons, verbose=config.getoption("verbose") > 0, strict=strict)
+    return f"compared with {directory}\n{report}"
+
+
+def _pytest_strict(config: pytest.Config) -> bool:
+    """pytest's own ``--strict`` (the ``strict`` ini option, pytest >= 9): a strict run gets a strict gate."""
+    try:
+        return bool(config.getini("strict"))
+    except ValueError:  # an older pytest without the option
+        return False
 
 
 def _report(session: pytest.Session) -> str:

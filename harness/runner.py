@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.bench import Oracle, check_dataset
+from harness.errors import check_seed
 from harness.searchers import SearchExhausted, get_searcher
 
 # NATS-Bench TSS time budgets (simulated seconds) per dataset.
@@ -82,6 +83,7 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
     ``snapshot_every=0`` keeps only the final snapshot.
     """
     check_dataset(dataset)
+    check_seed(seed)
     if max_queries is not None and max_queries < 1:
         raise ValueError(f"max_queries must be >= 1, got {max_queries}")
     timed = oracle.has_times(dataset)

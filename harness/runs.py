@@ -31,10 +31,23 @@ def load_run(path: str | Path) -> dict[str, Any]:
                          f"{latest_run(path)}")
     if not path.is_file():
         raise FileNotFoundError(f"saved run {path} not found")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"saved run {path} is not a pytest-benchmark JSON file: {exc}") from None
+    data = read_json(path, "a pytest-benchmark JSON file")
     if not isinstance(data, dict) or type(data.get("benchmarks")) is not list:
         raise ValueError(f"saved run {path} is not a pytest-benchmark JSON file (no 'benchmarks' list)")
+    bad = next((i for i, b in enumerate(data["benchmarks"]) if not isinstance(b, dict)), None)
+    if bad is not None:
+        raise ValueError(f"saved run {path}: benchmarks[{bad}] is {data['benchmarks'][bad]!r}, not an object")
     return data
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON document, or a ValueError naming the file and what it should have been."""
+    raw = path.read_bytes()
+    if raw.startswith(b"SQLite format 3\x00"):
+        raise ValueError(f"{path} is an SQLite file (a result store?), not {what}")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not {what}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not {what}: {exc}") from None

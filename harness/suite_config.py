@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,10 +116,37 @@ def parse_seeds(string: str) -> tuple[int, ...]:
 
 def parse_data_dir(string: str) -> Path:
     """A folder given on the command line (data root, images); it must exist (the loaders check its files)."""
-    path = Path(string).expanduser().resolve()
+    path = _path(string)
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"folder {path} does not exist")
     return path
+
+
+def _path(string: str) -> Path:
+    try:
+        return Path(string).expanduser().resolve()
+    except (ValueError, RuntimeError, OSError) as exc:  # a NUL byte, an unknown ~user, a symlink loop
+        raise argparse.ArgumentTypeError(f"{string!r} is not a usable path: {exc}") from None
+
+
+def parse_store_path(string: str) -> Path:
+    """A result store file: created when missing, but only in a folder that exists (a mistyped folder is an
+    error, not a new tree of folders holding a store no later run finds)."""
+    path = _path(string)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"result store {path} is a folder; give a file path, e.g. {path}/scores.sqlite")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"result store {path}: folder {path.parent} does not exist")
+    return path
+
+
+def parse_scheduler(string: str) -> str:
+    """A Dask scheduler address, ``tcp://HOST:PORT`` (``tls://``, ``ucx://``, ``ws://``, ``wss://`` too), checked
+    before any connection: a malformed one would otherwise stall on connection retries."""
+    match = re.fullmatch(r"(tcp|tls|ucx|ws|wss)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", string.strip())
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address like tcp://HOST:PORT, got {string!r}")
+    return string.strip()
 
 
 def select(kind: str, requested: Sequence[str] | None, valid: Sequence[str]) -> tuple[str, ...]:

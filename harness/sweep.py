@@ -4,23 +4,31 @@ A sweep plans from the store (only the (arch, proxy) pairs it lacks), sends one 
 missing proxies in one ``score_all`` call, on the sweep's single image batch) to local worker processes or a
 Dask cluster, and writes each arch's scores from this process as they arrive, in one transaction. Killed at
 any moment, a sweep loses at most the archs in flight; started again, it computes exactly what is missing.
+A proxy that raises on one arch (or warns that its value is degenerate) gets a NaN there, stored like any
+score, and the reason is counted in the report: one arch never stops a sweep of thousands.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
+import math
 import multiprocessing
 import os
 import threading
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from harness.errors import DegenerateWarning, check_seed
 from harness.malloc import keep_freed_memory
+from harness.plugins import load_plugins
 from harness.spaces import SearchSpace, fixed_sample
 from harness.store import ResultStore, Row, ScoreKey
 
@@ -94,16 +102,19 @@ class Sweep:
     archs: tuple[int, ...]
     seed: int = 0
     device: str = "cpu"
+    plugins: tuple[str, ...] = ()  # plugin modules / files the workers load too (``--plugins``)
 
     def __post_init__(self) -> None:
         from harness.scoring import check_device  # torch-heavy: only once a sweep is built
 
         check_device(self.device)  # here, not in every worker, where it would fail deep inside
+        check_seed(self.seed)
 
     def keys(self, batch) -> dict[str, ScoreKey]:
-        """Store key per proxy (the torch version is this process's; workers must match it)."""
-        return {p: ScoreKey.for_batch(p, self.space.name, self.dataset, batch, self.seed, self.device)
-                for p in self.proxies}
+        """Store key per proxy (the torch and code versions are this process's; workers must match them)."""
+        from harness.scoring import score_key
+
+        return {p: score_key(p, self.space, self.dataset, batch, self.seed, self.device) for p in self.proxies}
 
 
 @dataclass(frozen=True)
@@ -135,23 +146,30 @@ class SweepReport:
     written: int
     duplicates: int
     seconds: float
+    nan_reasons: dict[str, int] = field(default_factory=dict)  # "proxy: why" -> scores that became NaN
 
     def summary(self) -> str:
         raced = f" ({self.duplicates} more had meanwhile been written by another process)" if self.duplicates else ""
+        nan = ""
+        if self.nan_reasons:
+            nan = f"; {sum(self.nan_reasons.values())} scores are NaN: " + "; ".join(
+                f"{n} x {why}" for why, n in sorted(self.nan_reasons.items(), key=lambda kv: -kv[1]))
         return (f"{self.total_archs} archs: {self.done_before} already complete, computed {self.computed_archs}, "
-                f"wrote {self.written} scores{raced} in {self.seconds:.1f} s")
+                f"wrote {self.written} scores{raced} in {self.seconds:.1f} s{nan}")
 
 
 # -- work done in workers --------------------------------------------------------------------------------
 
-_WORKER_SHARED: tuple[SearchSpace, object] | None = None  # (space, batch) of a local worker's sweep
+Shared = tuple[SearchSpace, object, tuple[str, ...]]  # (space, batch, plugins) of a sweep, sent once per worker
+_WORKER_SHARED: Shared | None = None
 
 
-def _init_local_worker(shared: tuple[SearchSpace, object], client_pid: int) -> None:
-    """Each local worker keeps the sweep's space and batch, and one thread: the parallelism is across
-    processes."""
+def _init_local_worker(shared: Shared, client_pid: int) -> None:
+    """Each local worker keeps the sweep's space, batch and plugins, and one thread: the parallelism is
+    across processes."""
     global _WORKER_SHARED
     _WORKER_SHARED = shared
+    load_plugins(shared[2])
     threading.Thread(target=_exit_with_client, args=(client_pid,), daemon=True).start()
     import torch
 
@@ -165,27 +183,64 @@ def _exit_with_client(client_pid: int) -> None:
     os._exit(1)
 
 
-Result = tuple[int, dict[str, float], tuple[str, str]]  # arch, {proxy: score}, (torch, harness) versions
+# arch, {proxy: score}, (torch version, {proxy: code version}), {proxy: why its score is NaN}
+Result = tuple[int, dict[str, float], tuple[str, dict[str, str]], dict[str, str]]
+_REASON_CHARS = 200
 
 
-def score_unit(dataset: str, seed: int, device: str, unit: Unit,
-               shared: tuple[SearchSpace, object] | None = None) -> Result:
-    """Scores of one unit, with the worker's torch and harness versions so the client can check its keys.
-    ``shared`` is (space, batch), sent once per worker; None reads the local worker's copy."""
+def _reason(exc_or_warning: BaseException | Warning) -> str:
+    text = f"{type(exc_or_warning).__name__}: {str(exc_or_warning).splitlines()[0] if str(exc_or_warning) else ''}"
+    return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS - 3] + "..."
+
+
+def _score_or_nan(space: SearchSpace, arch: int, proxies: Sequence[str], dataset: str, batch, seed: int,
+                  device: str) -> tuple[dict[str, float], dict[str, str]]:
+    """The unit's scores from one ``score_all``; if it raises, each proxy alone, so that a failing proxy costs
+    only its own score: NaN, with the reason. A DegenerateWarning is recorded as the reason too."""
+    from harness.scoring import score_all
+
+    def attempt(names: Sequence[str]) -> tuple[dict[str, float], dict[str, str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateWarning)
+            scores = score_all(space, arch, list(names), dataset, batch, seed=seed, device=device)
+        degenerate = [_reason(w.message) for w in caught if issubclass(w.category, DegenerateWarning)]
+        for w in caught:
+            if not issubclass(w.category, DegenerateWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return ({p: float(scores[p]) for p in names},
+                {p: degenerate[0] for p in names if degenerate and math.isnan(scores[p])})
+
+    with contextlib.suppress(Exception):  # any failure: each proxy alone, below
+        return attempt(proxies)
+    scores, reasons = {}, {}
+    for p in proxies:
+        try:
+            one, why = attempt([p])
+        except Exception as exc:  # noqa: BLE001 - recorded, counted and reported by the client
+            one, why = {p: math.nan}, {p: _reason(exc)}
+        scores |= one
+        reasons |= why
+    return scores, reasons
+
+
+def score_unit(dataset: str, seed: int, device: str, unit: Unit, shared: Shared | None = None) -> Result:
+    """Scores of one unit, with the worker's torch version and each proxy's code version, so the client can
+    check its keys. ``shared`` is (space, batch, plugins), sent once per worker; None reads the local
+    worker's copy."""
     import torch
 
-    import harness
-    from harness.scoring import score_all
+    from harness.proxies import REGISTRY
 
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-    space, batch = _WORKER_SHARED if shared is None else shared
-    scores = score_all(space, unit.arch, list(unit.proxies), dataset, batch, seed=seed, device=device)
-    return unit.arch, {p: float(scores[p]) for p in unit.proxies}, (torch.__version__, harness.__version__)
+    space, batch, plugins = _WORKER_SHARED if shared is None else shared
+    load_plugins(plugins)  # a no-op once loaded
+    scores, reasons = _score_or_nan(space, unit.arch, unit.proxies, dataset, batch, seed, device)
+    versions = {p: REGISTRY.origin(p).version for p in unit.proxies}
+    return unit.arch, scores, (torch.__version__, versions), reasons
 
 
-def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit,
-                       shared: tuple[SearchSpace, object]) -> Result:
+def score_unit_on_dask(dataset: str, seed: int, device: str, unit: Unit, shared: Shared) -> Result:
     """``score_unit`` in a Dask worker, with the harness's malloc thresholds in place of the nanny's."""
     keep_freed_memory(dask_worker=True)
     return score_unit(dataset, seed, device, unit, shared)
@@ -206,7 +261,7 @@ def local_workers(workers: int | None = None) -> int:
 
 
 @contextmanager
-def local_executor(shared: tuple[SearchSpace, object], workers: int | None = None
+def local_executor(shared: Shared, workers: int | None = None
                    ) -> Iterator[tuple[Submit, int]]:
     """``(submit, slots)`` over ``workers`` spawned processes (default: one per core). Spawned, not forked,
     because a fork of a process that already ran torch can hang in its thread pools."""
@@ -220,7 +275,7 @@ def local_executor(shared: tuple[SearchSpace, object], workers: int | None = Non
 
 
 @contextmanager
-def dask_executor(shared: tuple[SearchSpace, object], scheduler: str) -> Iterator[tuple[Submit, int]]:
+def dask_executor(shared: Shared, scheduler: str) -> Iterator[tuple[Submit, int]]:
     """``(submit, slots)`` on the Dask cluster at ``scheduler`` (tcp://host:port); the space and batch go to
     every worker once and results come back here. Workers need this harness and the same torch installed."""
     from distributed import Client
@@ -244,7 +299,7 @@ def dask_executor(shared: tuple[SearchSpace, object], scheduler: str) -> Iterato
 
 
 @contextmanager
-def open_executor(shared: tuple[SearchSpace, object], workers: int | None = None, scheduler: str | None = None
+def open_executor(shared: Shared, workers: int | None = None, scheduler: str | None = None
                   ) -> Iterator[tuple[Submit, int]]:
     """A Dask cluster when ``scheduler`` is given, else local processes."""
     if scheduler:
@@ -266,17 +321,20 @@ def run_sweep(store: ResultStore, sweep: Sweep, batch, workers: int | None = Non
     units = plan(store, keys, sweep.archs)
     total = len(dict.fromkeys(sweep.archs))
     written = expected = 0
+    nan_reasons: Counter[str] = Counter()
     with tqdm(total=total, initial=total - len(units), unit="arch", disable=not progress,
               desc=f"{sweep.space.name} {sweep.dataset}", dynamic_ncols=True) as bar:
         if units:
-            with open_executor((sweep.space, batch), workers, scheduler) as executor:
-                for unit, (arch, scores, versions) in _results(sweep, units, executor):
+            with open_executor((sweep.space, batch, sweep.plugins), workers, scheduler) as executor:
+                for unit, (arch, scores, versions, reasons) in _results(sweep, units, executor):
                     _check_result(unit, arch, scores, versions, keys)
                     written += store.put_many(Row(keys[p], arch, v) for p, v in scores.items())
                     expected += len(scores)
+                    nan_reasons.update(f"{p}: {why}" for p, why in reasons.items())
                     bar.update(1)
     return SweepReport(total_archs=total, done_before=total - len(units), computed_archs=len(units),
-                       written=written, duplicates=expected - written, seconds=time.perf_counter() - start)
+                       written=written, duplicates=expected - written, seconds=time.perf_counter() - start,
+                       nan_reasons=dict(nan_reasons))
 
 
 def _results(sweep: Sweep, units: Sequence[Unit],
@@ -306,14 +364,16 @@ def _results(sweep: Sweep, units: Sequence[Unit],
         fill()
 
 
-def _check_result(unit: Unit, arch: int, scores: dict[str, float], versions: tuple[str, str],
+def _check_result(unit: Unit, arch: int, scores: dict[str, float], versions: tuple[str, dict[str, str]],
                   keys: dict[str, ScoreKey]) -> None:
     """A worker with another torch or harness would file scores under the wrong key: refuse them."""
     if arch != unit.arch or set(scores) != set(unit.proxies):
         raise RuntimeError(f"worker returned arch {arch} with {sorted(scores)} for arch {unit.arch} "
                            f"with {sorted(unit.proxies)}")
-    key = next(iter(keys.values()))
-    for what, worker, client in zip(("torch", "harness"), versions, (key.torch_version, key.harness_version)):
+    torch_version, code_versions = versions
+    pairs = [("torch", torch_version, next(iter(keys.values())).torch_version)]
+    pairs += [(f"{p}'s code", code_versions.get(p), keys[p].harness_version) for p in unit.proxies]
+    for what, worker, client in pairs:
         if worker != client:
             raise RuntimeError(f"a worker runs {what} {worker} but this client runs {what} {client}; "
                                f"scores are keyed by the {what} version, so workers must match the client")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from harness import baselines
 from harness.baselines import Estimate, proxy_record, searcher_record
 from harness.cli import main
 from harness.runner import run_search
+from harness.runs import load_run
 
 SEARCH_RUNS = 30
 PROXY_ARCHS = 30
@@ -97,7 +99,8 @@ def proxy_scores(tss_oracle, data_root) -> dict:
 
 def proxy_bench(proxy_scores: dict, proxy: str, seed: int, scores: np.ndarray) -> dict:
     return bench(proxy_record(proxy, "tss", "cifar10", "cpu", seed, proxy_scores["archs"], scores,
-                              proxy_scores["accuracies"], proxy_scores["source", seed], "test@200", n_boot=300))
+                              proxy_scores["accuracies"], proxy_scores["source", seed], "test@200", batch_size=16,
+                              n_boot=300))
 
 
 @pytest.mark.parametrize("proxy", PROXIES)
@@ -170,9 +173,118 @@ def test_new_missing_and_incomparable_cases_are_reported_not_failed():
     comparisons = baselines.compare({**other_budget, **new}, {**base, "searcher/tss/cifar10/gone": base[
         "searcher/tss/cifar10/x"]})
     assert sorted(c.status for c in comparisons) == ["incomparable", "missing", "new"]
-    assert not baselines.regressions(comparisons)
+    assert not baselines.regressions(comparisons) and not baselines.failures(comparisons)
+    assert [c.status for c in baselines.failures(comparisons, strict=True)] == ["incomparable"]
     report = baselines.format_report(comparisons)
-    assert "budget: 1.0 -> 2.0" in report and "searcher/tss/cifar10/gone" in report
+    assert "budget: 1.0 -> 2.0" in report and "baseline cases not in this run: 1 searcher" in report
+    assert "searcher/tss/cifar10/gone" not in report
+    assert "searcher/tss/cifar10/gone" in baselines.format_report(comparisons, verbose=True)
+
+
+def test_missing_cases_are_summarised_per_kind():
+    """A pared-down run against the full baselines: one line of counts, not every name on one line."""
+    base = {f"proxy/tss/cifar10/p{i}/cpu": baselines.CaseSummary(f"proxy/tss/cifar10/p{i}/cpu", "proxy", {}, {})
+            for i in range(40)}
+    base |= {f"searcher/tss/cifar10/s{i}": baselines.CaseSummary(f"searcher/tss/cifar10/s{i}", "searcher", {}, {})
+             for i in range(26)}
+    report = baselines.format_report(baselines.compare({}, base))
+    assert "baseline cases not in this run: 40 proxy, 26 searcher (names with -v)" in report
+    assert max(len(line) for line in report.splitlines()) < 120
+    verbose = baselines.format_report(baselines.compare({}, base), verbose=True).splitlines()
+    assert "  proxy/tss/cifar10/p0/cpu" in verbose and len(verbose) == 66 + 2
+
+
+# --- what must never pass silently -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("base, current", [
+    (Estimate(math.nan, math.nan, math.nan), Estimate(0.70, 0.65, 0.75)),  # a NaN baseline can never fail
+    (Estimate(0.70, 0.65, 0.75), Estimate(math.inf, math.inf, math.inf)),  # not an "improvement +inf"
+    (Estimate(0.70, 0.65, 0.75), Estimate(-math.inf, 0.6, 0.8)),
+    (Estimate(0.70, -math.inf, 0.75), Estimate(0.10, 0.05, 0.15)),  # an infinite CI hides any change
+    (Estimate(math.nan, math.nan, math.nan), Estimate(math.nan, math.nan, math.nan)),
+])
+def test_non_finite_values_are_regressions(base, current):
+    (comparison,) = baselines.compare(summary("proxy", spearman=current), summary("proxy", spearman=base))
+    assert comparison.status == "regression"
+    assert "not a finite number" in comparison.note
+
+
+@pytest.mark.parametrize("field, base_value, current_value", [
+    ("n_archs", 50, 10), ("seeds", [0], [0, 1]), ("batch_size", 64, 16), ("protocol", "nats", "other"),
+])
+def test_another_scale_is_incomparable_and_fails_under_strict(field, base_value, current_value):
+    def case(value):
+        (key, s), = summary("proxy", spearman=Estimate(0.7, 0.65, 0.75)).items()
+        return {key: baselines.CaseSummary(key, "proxy", s.metrics, {**s.scale, field: value})}
+
+    comparisons = baselines.compare(case(current_value), case(base_value))
+    assert [c.status for c in comparisons] == ["incomparable"] and field in comparisons[0].note
+    assert not baselines.failures(comparisons) and baselines.failures(comparisons, strict=True)
+    assert "INCOMPARABLE" in baselines.format_report(comparisons, strict=True)
+
+
+def test_runs_differing_from_the_baseline_are_incomparable(rea_records):
+    fewer = dict(rea_records["rea"], trajectories=rea_records["rea"]["trajectories"][:5],
+                 auc_regret_runs=rea_records["rea"]["auc_regret_runs"][:5], seeds=list(range(5)))
+    result = statuses([bench(fewer)], [bench(rea_records["rea"])])
+    assert set(result.values()) == {"incomparable"}
+
+
+def test_old_baselines_without_batch_size_and_protocol_read_as_the_defaults():
+    key = "proxy/tss/cifar10/x/cpu"
+    metrics = {"spearman": Estimate(0.7, 0.65, 0.75)}
+    old = {key: baselines.CaseSummary(key, "proxy", metrics, {"n_archs": 50, "seeds": [0], "image_source": "s"})}
+    now = {key: baselines.CaseSummary(key, "proxy", metrics, {"n_archs": 50, "seeds": [0], "image_source": "s",
+                                                              "batch_size": 64, "protocol": "nats"})}
+    assert [c.status for c in baselines.compare(now, old)] == ["unchanged"]
+
+
+def test_a_folder_without_baselines_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="holds no baseline files"):
+        baselines.load_baselines(tmp_path)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda raw: raw["metrics"]["spearman"].update(value="0.7"), "metrics.spearman: field 'value' is '0.7'"),
+    (lambda raw: raw["metrics"]["spearman"].update(ci_low=True), "metrics.spearman: field 'ci_low' is True"),
+    (lambda raw: raw.pop("scale"), "lacks the field 'scale'"),
+    (lambda raw: raw.update(kind="other"), "field 'kind' is 'other'"),
+    (lambda raw: raw["metrics"].update(accuracy={}), "metrics ['accuracy'] are not proxy metrics"),
+])
+def test_malformed_baseline_files_name_the_file_and_field(tmp_path, edit, message):
+    (path,) = baselines.write_baselines(tmp_path, summary("proxy", spearman=Estimate(0.7, 0.6, 0.8)), "t", "d")
+    raw = json.loads(path.read_text())
+    edit(raw)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        baselines.load_baselines(tmp_path)
+    assert str(path) in str(info.value)
+
+
+def test_a_result_store_given_as_a_run_is_named(tmp_path):
+    from harness.store import ResultStore
+
+    with ResultStore(tmp_path / "scores.sqlite"):
+        pass
+    with pytest.raises(ValueError, match="scores.sqlite is an SQLite file"):
+        load_run(tmp_path / "scores.sqlite")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ValueError, match="binary.json is not a pytest-benchmark JSON file: not UTF-8"):
+        load_run(tmp_path / "binary.json")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda info: info.pop("n_archs"), "lacks the field 'n_archs'"),
+    (lambda info: info.update(spearman="high"), "field 'spearman' is 'high', not a number"),
+    (lambda info: info.update(seed=None), "field 'seed' is None, not an integer"),
+    (lambda info: info.pop("proxy"), "lacks the field 'proxy'"),
+])
+def test_run_records_missing_fields_name_the_benchmark_and_field(edit, message):
+    record = proxy_record("synflow", "tss", "cifar10", "cpu", 0, [1, 2, 3], [1.0, 2.0, 3.0], [50.0, 60.0, 70.0],
+                          "s", "test@200", batch_size=64, n_boot=0)
+    edit(record)
+    with pytest.raises(ValueError, match=re.escape(f"benchmark 'test': extra_info {message}")):
+        baselines.summarise([bench(record)])
 
 
 # --- files and the CLI ---------------------------------------------------------------------------------------
@@ -221,3 +333,18 @@ def test_gate_command(tmp_path, rea_records, capsys):
     assert "is a folder: give one saved run" in capsys.readouterr().err
     assert main(["gate", good, "--baselines", good, "--update"]) == 2
     assert "error:" in capsys.readouterr().err
+    # An existing folder without baselines is an error too; a run at another scale fails under --strict.
+    (tmp_path / "nothing").mkdir()
+    assert main(["gate", good, "--baselines", str(tmp_path / "nothing")]) == 2
+    assert "holds no baseline files" in capsys.readouterr().err
+    few = dict(rea_records["rea"], trajectories=rea_records["rea"]["trajectories"][:5], seeds=list(range(5)),
+               auc_regret_runs=rea_records["rea"]["auc_regret_runs"][:5])
+    few_runs = save("few.json", few)
+    assert main(["gate", few_runs, "--baselines", store]) == 0
+    assert "1 incomparable" in capsys.readouterr().out
+    assert main(["gate", few_runs, "--baselines", store, "--strict"]) == 1
+    assert "INCOMPARABLE" in capsys.readouterr().out
+    record = dict(rea_records["rea"])
+    del record["budget"]
+    assert main(["gate", save("fieldless.json", record), "--baselines", store]) == 2
+    assert "fieldless.json: benchmark 'test': extra_info lacks the field 'budget'" in capsys.readouterr().err

@@ -81,6 +81,8 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     (["--images-dir", "/no/such/folder"], "*folder /no/such/folder does not exist*"),
     (["--baseline-check", "--baseline-update"], "*--baseline-check and --baseline-update exclude each other*"),
     (["--archs", "20000"], "*--archs 20000: tss has 15625 archs*"),
+    (["--seeds", "-1"], "*--seeds: expected seeds like '0,1,2' or '0-2', got '-1'*"),
+    (["--store", "/no/such/folder/s.sqlite"], "*--store: result store /no/such/folder/s.sqlite: folder * does not*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)
@@ -95,9 +97,33 @@ def test_missing_data_root_is_one_usage_error(pytester, monkeypatch):
     result.stderr.fnmatch_lines(["*benchmark data folder /no/such/data (from HARNESS_DATA_DIR / --data) does not exist*"])
 
 
+@pytest.mark.parametrize("make", ["empty", "corrupt table", "corrupt store"])
+def test_unusable_data_root_or_store_is_one_usage_error(pytester, data_root, make):
+    root = pytester.path / "data"
+    (root / "nats-bench").mkdir(parents=True)
+    args = ["--data", str(root)]
+    if make != "empty":
+        for entry in (data_root / "nats-bench").iterdir():
+            (root / "nats-bench" / entry.name).symlink_to(entry)
+        (root / "images").symlink_to(data_root / "images")
+    if make == "corrupt table":
+        (root / "nats-bench" / "sss.csv.gz").unlink()
+        (root / "nats-bench" / "sss.csv.gz").write_bytes(b"not gzip")
+    if make == "corrupt store":
+        (pytester.path / "s.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+        args += ["--store", str(pytester.path / "s.sqlite")]
+    result = pytester.runpytest_subprocess(SUITES, "-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    expected = {"empty": "*benchmark data file nats-bench/tss.csv.gz not found under*",
+                "corrupt table": "*benchmark table */sss.csv.gz is unreadable*",
+                "corrupt store": "*s.sqlite is not a usable result store*"}[make]
+    result.stderr.fnmatch_lines([expected])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
 def test_storage_is_kept_apart_per_torch_version_for_suite_runs_only(tmp_path):
     def configure(storage: str, args: tuple[str, ...] = ("harness.suites",)) -> str:
-        config = SimpleNamespace(option=SimpleNamespace(benchmark_storage=storage), rootpath=tmp_path,
+        config = SimpleNamespace(option=SimpleNamespace(benchmark_storage=storage), inipath=None,
                                  args=list(args), invocation_params=SimpleNamespace(dir=tmp_path))
         pytest_plugin.pytest_configure(config)
         return config.option.benchmark_storage

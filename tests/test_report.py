@@ -48,8 +48,8 @@ def _proxy_cases(oracle, dataset: str, n_archs: int = 12) -> list[dict]:
     per_arch = [score_all(oracle.space, a, proxies, dataset, batch, seed=0) for a in archs]
     return [{"name": f"test_proxy[{p}-{oracle.space_name}-{dataset}-cpu-s0]", "stats": {"mean": 0.01},
              "extra_info": proxy_record(p, oracle.space_name, dataset, "cpu", 0, archs, [s[p] for s in per_arch],
-                                        accs, batch.source, f"{metric}@{epochs}", seconds_per_arch=0.01,
-                                        n_boot=50)}
+                                        accs, batch.source, f"{metric}@{epochs}", batch_size=len(batch),
+                                        seconds_per_arch=0.01, n_boot=50)}
             for p in proxies]
 
 

@@ -25,7 +25,6 @@ class ToyOracle(Oracle):
 
     def __init__(self, space, target, timed: bool):
         self.space, self.timed = space, timed
-        self.default_hp = 12 if space.name == "tss" else 90
         self.acc = 50.0 + 8.0 * (space.encode_all() == np.asarray(target)).sum(axis=1)
 
     def _accuracy(self, index, dataset, metric, epochs):

@@ -93,12 +93,13 @@ def test_plan_asks_only_for_missing_pairs(tmp_path, tss, batch):
 def test_results_from_another_torch_or_harness_are_refused(tss, batch):
     keys = Sweep(tss, "cifar10", CHEAP, (1,)).keys(batch)
     scores = {"params": 1.0, "nwot": 2.0}
-    ours = (torch.__version__, harness.__version__)
+    code = {p: harness.__version__ for p in CHEAP}
+    ours = (torch.__version__, code)
     _check_result(Unit(1, CHEAP), 1, scores, ours, keys)
     with pytest.raises(RuntimeError, match="worker runs torch 0.0.1"):
-        _check_result(Unit(1, CHEAP), 1, scores, ("0.0.1", harness.__version__), keys)
-    with pytest.raises(RuntimeError, match="worker runs harness 0.0.2"):
-        _check_result(Unit(1, CHEAP), 1, scores, (torch.__version__, "0.0.2"), keys)
+        _check_result(Unit(1, CHEAP), 1, scores, ("0.0.1", code), keys)
+    with pytest.raises(RuntimeError, match="worker runs nwot's code 0.0.2"):
+        _check_result(Unit(1, CHEAP), 1, scores, (torch.__version__, {**code, "nwot": "0.0.2"}), keys)
     with pytest.raises(RuntimeError, match="returned arch 2"):
         _check_result(Unit(1, CHEAP), 2, scores, ours, keys)
     with pytest.raises(RuntimeError, match="for arch 1"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,13 @@ import numpy as np
 import pandas as pd
 
 from harness.bench.datasets import DATASETS, VALID_PER_TEST
+from harness.bench.natsbench import FOLDERS
 from harness.bench.oracle import Oracle
-from harness.config import data_file
+from harness.bench.unpickle import load_bz2_pickle
+from harness.config import data_dir, data_file
 from harness.errors import DataNotFoundError
 from harness.spaces import SizeSpace, TopologySpace
+from harness.spaces.tss import OFFICIAL_ORDER_SHA256, official_order_digest
 
 TSS_TABLE = "nats-bench/tss.csv.gz"
 TSS_TRAIN_INFO = "nats-bench/tss-train-info-first1000.csv.gz"
@@ -21,11 +25,32 @@ TSS_LATENCY = "nats-bench/tss-latency-ms.csv.gz"
 SSS_TABLE = "nats-bench/sss.csv.gz"
 
 
+def _is_accuracy(column: str) -> bool:
+    return "_acc_" in column or column.endswith("_accuracy")
+
+
+def _out_of_range(column: str, values: pd.Series) -> tuple[np.ndarray, str]:
+    """Rows of a numeric column outside its range: accuracies are percentages, everything else (times,
+    costs, latencies, losses, indices) a finite non-negative amount. Blanks (unknown) are in range."""
+    v = values.to_numpy(dtype=np.float64)
+    if _is_accuracy(column):
+        return np.flatnonzero(~np.isnan(v) & ~((v >= 0) & (v <= 100))), "an accuracy in [0, 100]"
+    return np.flatnonzero(~np.isnan(v) & ~(np.isfinite(v) & (v >= 0))), "a finite non-negative number"
+
+
+def _cell(path: Path, column: str, rows: np.ndarray, column_values: pd.Series, expected: str) -> str:
+    first = int(rows[0])
+    more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
+    return (f"benchmark table {path}: column {column!r}, data row {first} (line {first + 2}) holds "
+            f"{column_values.iloc[first]!r}, not {expected}{more}")
+
+
 def read_table(path: Path, required: list[str], index: str = "index") -> pd.DataFrame:
     """A table whose rows are in ``index`` order and whose measurement columns (every column but the arch
-    string) hold numbers or blanks (unknown: a conversion of partial official data leaves archs without a
-    record empty, and ``data --verify`` counts them); any other cell is an error naming its file, column and
-    row, not a NaN that surfaces later in a fit or a search."""
+    string) hold numbers in range (:func:`_out_of_range`) or blanks (unknown: a conversion of partial official
+    data leaves archs without a record empty, and ``data --verify`` counts them); any other cell is an error
+    naming its file, column and row (every bad column, one line each), not a value a search or a fit would
+    serve as the truth."""
     try:
         frame = pd.read_csv(path, keep_default_na=False, na_values=[""])  # only an empty cell is unknown
     except Exception as exc:  # gzip/CSV errors: say which file
@@ -33,18 +58,49 @@ def read_table(path: Path, required: list[str], index: str = "index") -> pd.Data
     missing = [c for c in [index, *required] if c not in frame.columns]
     if missing:
         raise ValueError(f"benchmark table {path} lacks columns {missing}")
+    problems = []
     for name in frame.columns:
         if name in ("arch", "channels"):
             continue
         values = pd.to_numeric(frame[name], errors="coerce")
         bad = np.flatnonzero((values.isna() & frame[name].notna()).to_numpy())
         if len(bad):
-            raise ValueError(f"benchmark table {path}: column {name!r}, data row {bad[0]} (line {bad[0] + 2}) "
-                             f"holds {frame[name].iloc[bad[0]]!r}, not a number ({len(bad)} such rows)")
+            problems.append(_cell(path, name, bad, frame[name], "a number"))
+            continue
+        bad, expected = _out_of_range(name, values)
+        if len(bad):
+            problems.append(_cell(path, name, bad, frame[name], expected))
         frame[name] = values
+    if problems:
+        raise ValueError("\n".join(problems))
     if index == "index" and not (frame[index].to_numpy() == np.arange(len(frame))).all():
         raise ValueError(f"benchmark table {path}: rows must be in index order 0..{len(frame) - 1}")
     return frame
+
+
+def _check_rows(path: Path, column: str, found: list[str], expected: list[str]) -> None:
+    """Every row's arch string is the one its index decodes to; else an error naming the rows."""
+    bad = [i for i, (f, e) in enumerate(zip(found, expected, strict=True)) if f != e]
+    if bad:
+        shown = "; ".join(f"data row {i} (line {i + 2}) holds {found[i]!r}, index {i} is {expected[i]!r}"
+                          for i in bad[:3])
+        more = f" (and {len(bad) - 3} more rows)" if len(bad) > 3 else ""
+        raise ValueError(f"benchmark table {path}: column {column!r}: {shown}{more}")
+
+
+def _check_official_order(path: Path, archs: list[str], data) -> None:
+    """TSS indices follow NATS-Bench's own arch list, which no rule derives: the table's arch column must
+    hash to that list's fingerprint. The rows that differ are named from the official meta file under the
+    data root where it is there; else the message says where to put it."""
+    if len(archs) == TopologySpace.space_size() and official_order_digest(archs) == OFFICIAL_ORDER_SHA256:
+        return
+    meta = data_dir(data) / "nats-bench" / "official" / FOLDERS["tss"] / "meta.pickle.pbz2"
+    if len(archs) == TopologySpace.space_size() and meta.is_file():
+        _check_rows(path, "arch", archs, list(load_bz2_pickle(meta)["meta_archs"]))
+    raise ValueError(f"benchmark table {path}: column 'arch' is not NATS-Bench's TSS arch list in official index "
+                     f"order ({len(archs)} rows, sha256 {official_order_digest(archs)[:12]}..., expected "
+                     f"{TopologySpace.space_size()} rows, {OFFICIAL_ORDER_SHA256[:12]}...); the rows that differ "
+                     f"are named when the official {meta.relative_to(data_dir(data))} is under the data root")
 
 
 class TableOracle(Oracle):
@@ -72,7 +128,9 @@ class TableOracle(Oracle):
     def _load_tss(cls, data) -> TableOracle:
         path = data_file(TSS_TABLE, data)
         frame = read_table(path, ["index", "arch"] + [f"{d}/test_acc_200" for d in DATASETS])
-        space = TopologySpace(frame["arch"].tolist())
+        archs = frame["arch"].astype(str).tolist()
+        _check_official_order(path, archs, data)
+        space = TopologySpace(archs)
         columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
         latency = {}
         try:
@@ -89,9 +147,8 @@ class TableOracle(Oracle):
         space = SizeSpace()
         if len(frame) != space.size:
             raise ValueError(f"{path}: SSS needs {space.size} rows, got {len(frame)}")
-        bad = [i for i in (0, 11, space.size - 1) if frame["channels"][i] != space.arch(i)]
-        if bad:
-            raise ValueError(f"{path}: row {bad[0]} is {frame['channels'][bad[0]]!r}, expected {space.arch(bad[0])!r}")
+        expected = [":".join(c) for c in itertools.product(space.choices, repeat=space.n_positions)]
+        _check_rows(path, "channels", frame["channels"].astype(str).tolist(), expected)
         columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if "/" in c}
         return cls(space, columns, {}, str(path), data)
 

@@ -14,7 +14,7 @@ import os
 import pickle
 from typing import Any
 
-from harness.errors import DataNotFoundError
+from harness.errors import DataNotFoundError, ForbiddenGlobalError
 
 # (module, name) as written in the files -> where that object lives now (numpy 2 moved numpy.core).
 ALLOWED_GLOBALS: dict[tuple[str, str], tuple[str, str]] = {
@@ -23,10 +23,6 @@ ALLOWED_GLOBALS: dict[tuple[str, str], tuple[str, str]] = {
     ("numpy.core.multiarray", "scalar"): ("numpy._core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"): ("numpy._core.multiarray", "scalar"),
 }
-
-
-class ForbiddenGlobalError(pickle.UnpicklingError):
-    """A benchmark file referenced a global outside ALLOWED_GLOBALS."""
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -56,8 +52,8 @@ def load_bz2_pickle(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"NATS-Bench file {path} is not a readable bz2 file: {exc}") from exc
     try:
         return RestrictedUnpickler(io.BytesIO(data)).load()
-    except ForbiddenGlobalError:
-        raise
+    except ForbiddenGlobalError as exc:
+        raise ForbiddenGlobalError(f"NATS-Bench file {path}: {exc}") from None
     except Exception as exc:  # truncated or foreign content
         raise ValueError(f"NATS-Bench file {path} is corrupt: {type(exc).__name__}: {exc}") from exc
 

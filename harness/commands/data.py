@@ -1,8 +1,14 @@
 """Show, verify or convert the benchmark data (the harness's dataset preparation step).
 
-Without flags: which source is active and what it holds. --verify: every column complete, the published
-optima, and (table source) the image samples and reference scores readable.
+Without flags: which source is active and what it holds. --verify: every cell a number in its range, every
+arch string the one its index decodes to, every column complete, the published optima, and (table source)
+the image samples and reference scores readable; each problem named with its file, column and row.
 --convert TORCH_HOME --out DIR: turn official NATS-Bench folders into the compact tables.
+
+Examples:
+  python -m harness data --verify
+  python -m harness data --source nats
+  python -m harness data --convert ~/.torch --out my-data
 """
 
 from __future__ import annotations
@@ -97,9 +103,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.out:
             raise ValueError("--convert needs --out DIR")
         out = Path(args.out) / "nats-bench"
+        present = [space for space, folder in FOLDERS.items()
+                   if (Path(args.convert) / folder / "meta.pickle.pbz2").is_file()]
+        if not present:
+            raise FileNotFoundError(f"--convert {args.convert}: no official NATS-Bench folder there (expected "
+                                    f"{' or '.join(FOLDERS.values())}, each with meta.pickle.pbz2); nothing written")
         out.mkdir(parents=True, exist_ok=True)
         for space, folder in FOLDERS.items():
-            if not (Path(args.convert) / folder / "meta.pickle.pbz2").is_file():
+            if space not in present:
                 print(f"skip {space}: {Path(args.convert) / folder} not found")
                 continue
             frame = table_from_nats(NatsBenchOracle(space, args.convert))
@@ -117,7 +128,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"source: {args.source} ({origin})")
     rows, problems = [], []
     for space in SPACES:
-        oracle = _load(args.source, space, args.data)
+        try:
+            oracle = _load(args.source, space, args.data)
+        except ValueError as exc:  # a bad cell or arch string: every one is a problem of its own
+            if not args.verify:
+                raise
+            problems += str(exc).splitlines()
+            continue
         rows += summary_rows(oracle)
         if args.verify:
             problems += verify(oracle)

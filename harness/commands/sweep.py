@@ -4,6 +4,11 @@ Reads the store first and computes only the (arch, proxy) scores it lacks, one a
 image batch per dataset; results are written by this process as they arrive, so a sweep killed at any moment
 and started again finishes with every score computed once. --scheduler tcp://HOST:PORT sends the work to a
 Dask distributed cluster (its workers need this harness and the same torch version).
+
+Examples:
+  python -m harness sweep --dataset cifar10 --proxies all --archs sample:1000 --store out/scores.sqlite
+  python -m harness sweep --dataset all --proxies synflow,nwot --archs 0-999 --store out/s.sqlite --workers 2
+  python -m harness sweep --plugins ./my_proxy.py --proxies my_proxy --archs sample:200 --store out/mine.sqlite
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import argparse
 import sys
 
 from harness.spaces import SPACES
-from harness.suite_config import parse_data_dir
+from harness.suite_config import parse_data_dir, parse_scheduler, parse_store_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default="all",
                         help="'all', N (indices 0..N-1), a-b (indices a..b, both included), sample:N (the suites' "
                              "fixed seeded sample) or 'reference' (the 725 TSS archs of the reference scores)")
-    parser.add_argument("--store", required=True, metavar="PATH",
-                        help="SQLite result store (created if missing)")
+    parser.add_argument("--store", required=True, metavar="PATH", type=parse_store_path,
+                        help="SQLite result store (created if missing, in a folder that exists)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--images-dir", default=None, metavar="PATH", type=parse_data_dir,
@@ -33,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: one per core); ignored with --scheduler")
-    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", type=parse_scheduler,
                         help="address of a Dask distributed scheduler to run the work on")
+    parser.add_argument("--plugins", default=None, metavar="MODULES",
+                        help="your own proxies: comma list of module names or .py files (workers load them too)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here: `python -m harness --help` loads every command module and should stay quick
     from harness.bench import load_oracle
     from harness.images import load_batch
+    from harness.plugins import load_plugins, parse_plugins
     from harness.store import ResultStore
     from harness.sweep import Sweep, local_workers, parse_archs, parse_proxies, run_sweep
 
@@ -63,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if not args.scheduler:  # local processes (open_executor reads an empty address the same way)
         local_workers(args.workers)
+    plugins = parse_plugins(args.plugins)
+    load_plugins(plugins)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
     datasets = _datasets(args.dataset)
-    sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device),
+    sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device, plugins=plugins),
                load_batch(d, args.batch_size, args.seed, args.data, args.images_dir)) for d in datasets]
     with ResultStore(args.store) as store:
         for sweep, batch in sweeps:

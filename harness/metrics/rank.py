@@ -9,10 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from harness.errors import DegenerateWarning, check_seed
 from harness.metrics.estimate import Estimate
 
 CORRELATIONS = ("spearman", "kendall", "pearson")
 _BOOT_CELLS = 2_000_000  # resample rows x archs held in memory per bootstrap batch
+MAX_UNDEFINED_RESAMPLES = 0.05  # share of resamples without a correlation a CI may leave out
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -83,17 +85,42 @@ def _statistics(topk: Sequence[float], m_scores: int, m_accs: int):
     return statistic
 
 
+def _percentile_ci(distribution: np.ndarray, values: np.ndarray, names: Sequence[str],
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile 95% CI of each statistic's bootstrap distribution (scipy's own where no resample is
+    NaN). A resample that draws a single arch over and over has a constant side and no correlation: up to
+    :data:`MAX_UNDEFINED_RESAMPLES` of them are left out; past that the CI is NaN, with a warning."""
+    undefined = np.isnan(distribution).mean(axis=-1)
+    low, high = np.percentile(distribution, [2.5, 97.5], axis=-1)
+    partly = (undefined > 0) & (undefined < 1)
+    if partly.any():
+        low[partly], high[partly] = np.nanpercentile(distribution[partly], [2.5, 97.5], axis=-1)
+    lost = [i for i, name in enumerate(names) if undefined[i] > MAX_UNDEFINED_RESAMPLES and np.isfinite(values[i])]
+    low[lost] = high[lost] = np.nan
+    if lost:
+        _degenerate(f"{n} archs: the bootstrap CI of {', '.join(names[i] for i in lost)} is NaN (up to "
+                    f"{max(undefined[lost]):.0%} of the resamples repeat one arch and have no rank correlation); "
+                    "use more archs")
+    return low, high
+
+
+def _degenerate(message: str) -> None:
+    warnings.warn(message, DegenerateWarning, stacklevel=3)
+
+
 def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray,
                  n_boot: int = 1000, seed: int = 0,
                  topk: Sequence[float] = (1, 5, 10)) -> dict[str, Estimate | int]:
     """Spearman, Kendall tau-b, Pearson and top-k% precision (``top1`` ...) of ``scores`` against
     ``accuracies``, each an Estimate with a paired percentile-bootstrap 95% CI (``n_boot`` resamples;
     0 for no CI). Pairs with a non-finite score or accuracy are dropped first: ``n`` counts the pairs used,
-    ``n_nonfinite`` the pairs dropped. A constant side gives NaN correlations (no crash).
+    ``n_nonfinite`` the pairs dropped. A constant side gives NaN correlations, and too few archs NaN
+    intervals; each with a DegenerateWarning that says so (no crash).
     """
     bad_k = [p for p in topk if not 0 < p <= 100]
     if bad_k:
         raise ValueError(f"topk are percentages in (0, 100], got {bad_k}")
+    check_seed(seed)
     if n_boot < 0:
         raise ValueError(f"n_boot is a number of resamples (0 for no CI), got {n_boot}")
     s = np.asarray(scores, dtype=np.float64)
@@ -104,8 +131,15 @@ def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[floa
     s, a = s[keep], a[keep]
     names = [*CORRELATIONS, *(f"top{p:g}" for p in topk)]
     out: dict[str, Estimate | int] = {"n": int(keep.sum()), "n_nonfinite": int((~keep).sum())}
+    dropped = f" ({out['n_nonfinite']} of {len(keep)} dropped: a non-finite score or accuracy)" \
+        if out["n_nonfinite"] else ""
     if len(s) < 2:
+        _degenerate(f"{len(s)} arch(s) with a finite score and accuracy{dropped}: every rank metric is NaN")
         return out | {name: Estimate(np.nan, np.nan, np.nan) for name in names}
+    for side, v in (("scores", s), ("accuracies", a)):
+        if np.ptp(v) == 0:
+            _degenerate(f"all {len(v)} {side}{dropped} equal {v[0]:.6g}: the correlations are NaN and top-k "
+                        "precision is chance level")
     ds = stats.rankdata(s, method="dense") - 1
     da = stats.rankdata(a, method="dense") - 1
     statistic = _statistics(topk, int(ds.max()) + 1, int(da.max()) + 1)
@@ -117,7 +151,7 @@ def rank_metrics(scores: Sequence[float] | np.ndarray, accuracies: Sequence[floa
             res = stats.bootstrap((s, a, ds, da), statistic, paired=True, vectorized=True, n_resamples=n_boot,
                                   batch=max(1, _BOOT_CELLS // len(s)), method="percentile",
                                   rng=np.random.default_rng(seed))
-        low, high = res.confidence_interval
+        low, high = _percentile_ci(res.bootstrap_distribution, values, names, len(s))
     for i, name in enumerate(names):
         out[name] = Estimate(float(values[i]), float(low[i]), float(high[i]))
     return out

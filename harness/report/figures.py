@@ -233,8 +233,7 @@ def op_preferences(freqs: Mapping[str, np.ndarray], space: SearchSpace, dataset:
     for ax in axes.ravel()[len(freqs):]:
         ax.axis("off")
     fig.colorbar(im, ax=axes.ravel().tolist(), label="share of archs")
-    fig.suptitle(f"{'Op' if space.name == 'tss' else 'Channel'} preferences per "
-                 f"{'edge' if space.name == 'tss' else 'layer'}: {space.name} / {dataset}")
+    fig.suptitle(f"{space.choice_noun.capitalize()} preferences per {space.position_noun}: {space.name} / {dataset}")
     return _save(fig, out_dir, slug("ops", space.name, dataset))
 
 

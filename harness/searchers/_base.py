@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.errors import check_seed
 from harness.spaces import SearchSpace
 
 
@@ -35,7 +36,7 @@ class Searcher(ABC):
         for key, value in hparams.items():
             setattr(self, key, value)
         self.space = space
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.rng = np.random.default_rng(self.seed)
 
     @classmethod

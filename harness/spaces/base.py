@@ -27,6 +27,8 @@ class SearchSpace(ABC):
     search_hp: ClassVar[int]  # training epochs the search protocol simulates per query
     has_times: ClassVar[bool]  # whether training times are recorded (time budgets), else budgets count queries
     arch_column: ClassVar[str]  # the compact table's column of arch strings
+    choice_noun: ClassVar[str]  # what one choice is ("op", "channel"), for labels
+    position_noun: ClassVar[str]  # what one position is ("edge", "layer")
     has_train_info: ClassVar[bool] = False  # per-arch training losses exist (TSS archs 0..999)
     published_optima: ClassVar[dict[str, float]] = {}  # dataset -> published best reported accuracy
 
@@ -47,7 +49,7 @@ class SearchSpace(ABC):
 
     def position_labels(self) -> list[str]:
         """A label per position, for tables and figures."""
-        return [f"layer {p}" for p in range(self.n_positions)]
+        return [f"{self.position_noun} {p}" for p in range(self.n_positions)]
 
     @property
     def n_choices(self) -> int:

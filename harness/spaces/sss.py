@@ -24,6 +24,7 @@ class SizeSpace(SearchSpace):
     search_hp = 90
     has_times = False
     arch_column = "channels"
+    choice_noun, position_noun = "channel", "layer"
 
     def net_config(self, arch: Arch, num_classes: int) -> dict[str, Any]:
         """The ``infer.shape.tiny`` net with the five channel counts and the fixed SSS cell."""

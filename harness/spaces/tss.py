@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -10,6 +11,9 @@ import numpy as np
 from harness.spaces.base import Arch, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# Fingerprint of NATS-Bench's TSS arch list in official index order (``meta_archs`` of the official
+# NATS-tss-v1_0-3ffb9 files): the order no rule derives, so a copy of it is checked against this.
+OFFICIAL_ORDER_SHA256 = "83abc799e45cf34e9d2163654668ab998b9a54d01c39e72ca1f71f2cdf356d84"
 # Edges in arch-string order: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 # The macro structure as NATS-Bench trained it (get_net_config: channel=16, num_cells=5).
@@ -25,6 +29,11 @@ def format_arch(ops: Sequence[str]) -> str:
     return "+".join(nodes)
 
 
+def official_order_digest(archs: Sequence[str]) -> str:
+    """The sha256 of arch strings joined by newlines (compare with :data:`OFFICIAL_ORDER_SHA256`)."""
+    return hashlib.sha256("\n".join(archs).encode()).hexdigest()
+
+
 class TopologySpace(SearchSpace):
     """TSS with the official index order, which is the benchmark's own arch list (not itertools order)."""
 
@@ -38,6 +47,7 @@ class TopologySpace(SearchSpace):
     search_hp = 12
     has_times = True
     arch_column = "arch"
+    choice_noun, position_noun = "op", "edge"
     has_train_info = True
     published_optima: ClassVar[dict[str, float]] = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}  # NATS-Bench, test@200
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness.bench import Oracle, load_oracle
-from harness.pytest_plugin import suite_config
+from harness.bench import Oracle
+from harness.pytest_plugin import suite_config, suite_oracles
 from harness.spaces import fixed_sample
 from harness.suite_config import SuiteConfig
 
@@ -29,9 +29,9 @@ def suite(pytestconfig: pytest.Config) -> SuiteConfig:
 
 
 @pytest.fixture(scope="session")
-def oracles(suite: SuiteConfig) -> Callable[[str], Oracle]:
-    """``oracles(space)``: the table oracle of a space, loaded on first use from the run's data root."""
-    return functools.cache(lambda space: load_oracle(space, data=suite.data))
+def oracles(pytestconfig: pytest.Config) -> Callable[[str], Oracle]:
+    """``oracles(space)``: the table oracle of a space, loaded (and checked) when the options were."""
+    return suite_oracles(pytestconfig).__getitem__
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
     peak = peak_memory(case.proxy, oracle.space, arch, case.dataset, batch, case.seed, case.device)
 
     record = proxy_record(case.proxy, case.space, case.dataset, case.device, case.seed, archs, scores,
-                          accuracies, batch.source, f"{metric}@{epochs}",
+                          accuracies, batch.source, f"{metric}@{epochs}", batch_size=len(batch),
                           seconds_per_arch=benchmark.stats.stats.median, peak_mem_bytes=peak, errors=failures)
     benchmark.extra_info.update(record)
 
