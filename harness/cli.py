@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:]):  # pytest's options, verbatim
+        from harness.commands import bench
+
+        return bench.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)

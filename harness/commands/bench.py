@@ -14,16 +14,21 @@ SUITES = "harness.suites"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="ARGS",
-                        help="pytest and suite options (all of them: pytest --pyargs harness.suites --help)")
+                        help="pytest and suite options, passed on as they are (all of them: "
+                             "pytest --pyargs harness.suites --help)")
 
 
-def pytest_command(args: argparse.Namespace) -> list[str]:
-    """The pytest arguments this command runs."""
-    data = ["--data", args.data] if args.data else []
-    return ["--pyargs", SUITES, *data, *args.pytest_args]
+def pytest_command(args: list[str]) -> list[str]:
+    """The pytest arguments ``python -m harness bench ARGS`` runs."""
+    return ["--pyargs", SUITES, *args]
 
 
 def run(args: argparse.Namespace) -> int:
+    return main([*(["--data", args.data] if args.data else []), *args.pytest_args])
+
+
+def main(argv: list[str]) -> int:
+    """Run the suites with ``argv`` passed to pytest verbatim (options such as -q or -p included)."""
     import pytest
 
-    return int(pytest.main(pytest_command(args)))
+    return int(pytest.main(pytest_command(argv)))
