@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.bench import Oracle, check_dataset
 from harness.bench.datasets import METRICS
 from harness.searchers import SearchExhausted, get_searcher
+
+if TYPE_CHECKING:  # harness.hardware imports harness.metrics, which imports this module
+    from harness.hardware import Hardware
 
 # NATS-Bench TSS time budgets (simulated seconds) per dataset.
 DEFAULT_BUDGETS_S = {"cifar10": 20000, "cifar100": 40000, "ImageNet16-120": 120000}
@@ -54,6 +57,8 @@ class Trajectory:
     final_reported: float
     n_queries: int
     snapshots: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    mode: str = ""  # hardware-aware runs: ``Hardware.mode`` (a latency limit or a second objective)
+    n_rejected: int = 0  # infeasible proposals rejected unpaid under a latency limit
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and numbers (``json.dumps``-able; NaN stays NaN)."""
@@ -82,13 +87,14 @@ def reported_metric(oracle: Oracle) -> tuple[str, int]:
 
 def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s: float | None = None,
                max_queries: int | None = None, snapshot_every: int = 10,
-               hparams: Mapping[str, Any] | None = None) -> Trajectory:
+               hparams: Mapping[str, Any] | None = None, hardware: Hardware | None = None) -> Trajectory:
     """Run one search under the NATS-Bench protocol.
 
     With training times (TSS) the budget is ``budget_s`` (default ``DEFAULT_BUDGETS_S[dataset]``) and
     ``max_queries``, if given, caps the queries too. Without them (SSS) a time budget is an error and the
     budget is ``max_queries`` (default ``DEFAULT_MAX_QUERIES``). ``hparams`` override the searcher's.
-    ``snapshot_every=0`` keeps only the final snapshot.
+    ``snapshot_every=0`` keeps only the final snapshot. ``hardware`` makes the run hardware-aware
+    (``harness.hardware``: infeasible proposals are rejected unpaid; two-objective searchers are told latency).
     """
     check_dataset(dataset)
     if max_queries is not None and max_queries < 1:
@@ -110,7 +116,12 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
     metric, epochs = reported_metric(oracle)
     reported = oracle.accuracies(dataset, metric, epochs)
 
-    agent = get_searcher(searcher)(oracle.space, seed, **dict(hparams or {}))
+    cls = get_searcher(searcher)
+    hw = hardware.bind(oracle) if hardware is not None else None
+    if len(cls.objectives) > 1 and (hw is None or not hw.spec.pareto):
+        raise ValueError(f"searcher {searcher!r} searches {', '.join(cls.objectives)}: it needs a run with "
+                         "latency as the second objective (hardware=Hardware(device))")
+    agent = cls(oracle.space, seed, **dict(hparams or {}))
     times, archs, valid_accs, inc_archs, inc_reported = [], [], [], [], []
     snapshots: list[tuple[int, dict[str, Any]]] = []
     clock, best_valid, incumbent = 0.0, -math.inf, -1
@@ -119,6 +130,10 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             arch = agent.ask()
         except SearchExhausted:
             break
+        if hw is not None and (stuck := hw.reject(agent, arch)) is not None:
+            if stuck:
+                break
+            continue
         valid, seconds = oracle.simulate_train_eval(arch, dataset)
         if timed:
             if not math.isfinite(seconds):
@@ -128,7 +143,10 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             clock += seconds
         else:
             clock += 1
-        agent.tell(arch, valid, seconds)
+        if hw is None:
+            agent.tell(arch, valid, seconds)
+        else:
+            hw.tell(agent, arch, valid, seconds)
         if valid > best_valid:
             best_valid, incumbent = valid, arch
         times.append(clock)
@@ -149,5 +167,6 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
         incumbent_archs=np.asarray(inc_archs, dtype=np.int64),
         incumbent_reported=np.asarray(inc_reported, dtype=np.float64),
         final_reported=float(inc_reported[-1]) if inc_reported else math.nan,
-        n_queries=len(archs), snapshots=snapshots,
+        n_queries=len(archs), snapshots=snapshots, mode=hw.spec.mode if hw else "",
+        n_rejected=hw.rejected if hw else 0,
     )
