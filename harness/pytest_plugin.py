@@ -42,6 +42,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"searcher runs per seed block (default: {sc.DEFAULT.runs}; --full: {sc.FULL.runs})")
     group.addoption("--space", dest="suite_space", type=sc.parse_names, metavar="NAMES",
                     help="tss, sss (default: proxies on tss, searchers on tss and sss)")
+    group.addoption("--latency-limit", dest="suite_latency_limit", type=sc.parse_latency_limit,
+                    metavar="DEVICE<=MS", help="TSS searcher cases under a latency limit, e.g. pixel3<=5 "
+                    f"(default: {sc.DEFAULT.latency_limit}; 'none': no such cases)")
+    group.addoption("--pareto-device", dest="suite_pareto_device", type=sc.parse_device_or_none,
+                    metavar="DEVICE", help="TSS searcher cases with latency on DEVICE as second objective "
+                    f"(default: {sc.DEFAULT.pareto_device}; 'none': no such cases)")
+    group.addoption("--warmup", dest="suite_warmup", type=sc.parse_warmup_or_none, metavar="PROXY:N",
+                    help="zero-cost warm-up cases (random, rea, reinforce on TSS): the top 10 of N archs of the "
+                    f"proxies' sample by PROXY first (default: {sc.DEFAULT.warmup}; 'none': no such cases)")
+    group.addoption("--proxy-seconds", dest="suite_proxy_seconds", type=sc.parse_seconds, metavar="S",
+                    help="the warm-up proxy's cost per arch, e.g. measured on a GPU (default: measured on CPU)")
+    group.addoption("--free-proxy", dest="suite_free_proxy", action="store_true", default=None,
+                    help="report the warm-up proxy's cost apart instead of charging it to the search budget")
     group.addoption("--data", dest="suite_data", type=sc.parse_data_dir, metavar="PATH",
                     help="benchmark data root (default: $HARNESS_DATA_DIR)")
     group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",

@@ -18,9 +18,10 @@ from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolv
 pytest_plugins = ["pytester"]
 
 SUITES = str(Path(__file__).resolve().parents[1] / "suites")
-# Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers.
+# Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers, no hardware / warm-up modes.
+NO_MODES = ["--latency-limit", "none", "--pareto-device", "none", "--warmup", "none"]
 TINY = ["--proxies", "params,synflow", "--searchers", "random,rea", "--datasets", "cifar10", "--archs", "6",
-        "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs"]
+        "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs", *NO_MODES]
 
 
 def run_suites(pytester: pytest.Pytester, data_root: Path, *args: str) -> pytest.RunResult:
@@ -73,6 +74,25 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
                         "--searchers", "rea", "--proxies", "params")
     assert failed.ret == pytest.ExitCode.TESTS_FAILED
     failed.stdout.fnmatch_lines(["*REGRESSION*searcher/tss/cifar10/rea*final_mean*"])
+
+
+def test_tiny_suite_runs_the_hardware_and_warmup_modes(pytester, data_root):
+    store = pytester.path / "store"
+    result = pytester.runpytest_subprocess(
+        SUITES, "-k", "searcher", "--searchers", "random,optuna-nsga2", "--datasets", "cifar10", "--space", "tss",
+        "--archs", "6", "--runs", "2", "--latency-limit", "pixel3<=5", "--pareto-device", "fpga",
+        "--warmup", "synflow:6", "--proxy-seconds", "0.5", "-p", "no:cacheprovider", "--data", str(data_root),
+        f"--benchmark-storage=file://{store}", "--benchmark-save=modes")
+    assert result.ret == 0, result.stdout.str()
+    (saved,) = store.glob("*/0001_modes.json")
+    infos = {(i["searcher"], i["mode"]): i for i in (b["extra_info"] for b in json.loads(saved.read_text())
+                                                     ["benchmarks"])}
+    assert set(infos) == {("random", ""), ("random", "pixel3-le-5ms"), ("random", "fpga-pareto"),
+                          ("optuna-nsga2", "fpga-pareto"), ("random", "warm-synflow-6")}
+    assert infos["random", "pixel3-le-5ms"]["optimum"] < infos["random", ""]["optimum"]
+    assert 0 < infos["optuna-nsga2", "fpga-pareto"]["hv_regret"] < 1
+    warm = infos["random", "warm-synflow-6"]
+    assert warm["proxy_cost_source"] == "cpu, given" and warm["trajectories"][0]["proxy_seconds"] == 3.0
 
 
 @pytest.mark.parametrize("args, message", [

@@ -200,11 +200,16 @@ def test_optuna_tpe_uses_its_signal(toy_tss):
     assert np.mean(finals("optuna-tpe")) > np.mean(finals("optuna-random")) + 2.0
 
 
-def test_optuna_searcher_rejects_an_arch_it_did_not_ask(toy_tss):
+def test_optuna_searcher_learns_from_an_arch_it_did_not_ask(toy_tss):
+    """A warm-up tells archs the sampler never proposed: they become finished trials of the study."""
     searcher = get_searcher("optuna-tpe")(toy_tss.space, seed=0)
     arch = searcher.ask()
-    with pytest.raises(ValueError, match="not asked"):
-        searcher.tell((arch + 1) % toy_tss.space.size, 50.0, 1.0)
+    other = (arch + 1) % toy_tss.space.size
+    searcher.tell(other, 66.0, 1.0)
+    searcher.tell(arch, 50.0, 1.0)
+    asked, warm = searcher.study.get_trials()  # by trial number: the asked one was created first
+    assert (asked.values, warm.values) == ([50.0], [66.0])
+    assert searcher.space.decode([warm.params[f"p{i}"] for i in range(6)]) == other
 
 
 def test_nsga2_is_told_latency_and_needs_it(toy_tss):

@@ -121,14 +121,16 @@ def final_table(searchers: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataF
     """Per (space, dataset, searcher): the run's summary numbers plus Mann-Whitney U / p vs random search.
 
     Cases split into seed blocks are pooled: means weighted by runs, the std from the pooled final results.
-    The test is one-sided (searcher's final reported accuracy greater than random's) over seeds.
+    The test is one-sided (searcher's final reported accuracy greater than random's) over seeds; a run with
+    a mode (``searcher [mode]``: hardware-aware, warm-up) is tested against random search in the same mode.
     """
     rows = []
     for (space, dataset, searcher), cases in searchers.groupby(["space", "dataset", "searcher"]):
         finals = _finals(trajectories, space, dataset, searcher)
-        base = _finals(trajectories, space, dataset, RANDOM)
+        mode = searcher[searcher.index(" ["):] if " [" in searcher else ""
+        base = _finals(trajectories, space, dataset, RANDOM + mode)
         u = p = float("nan")
-        if searcher != RANDOM and len(finals) and len(base):
+        if searcher != RANDOM + mode and len(finals) and len(base):
             u, p = mann_whitney(finals, base, alternative="greater")
         runs = cases["runs"].to_numpy(dtype=np.float64) if "runs" in cases else np.ones(len(cases))
         std = float(cases["final_std"].iloc[0]) if len(cases) == 1 else \
@@ -138,7 +140,7 @@ def final_table(searchers: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataF
                      "optimum": cases["optimum"].iloc[0], "final_mean": _pooled(cases, "final_mean", runs),
                      "final_std": std,
                      **{c: _pooled(cases, c, runs) for c in ("regret_at_0.25", "regret_at_0.5", "regret_mean", "auc_regret",
-                                               "queries_mean")},
+                                               "queries_mean", "hv_regret")},
                      "mw_u": float(u), "mw_p": float(p)})
     return pd.DataFrame(rows)
 

@@ -114,6 +114,12 @@ def _proxy(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], missin
         score_rows.append({"run": label, **key, "arch": int(a), "score": _num(s), "accuracy": _num(acc)})
 
 
+def searcher_label(info: Mapping[str, Any]) -> str:
+    """A searcher case's name in the report: hardware-aware and warm-up runs carry their mode, so that
+    they are neither pooled with nor tested as the plain runs of the same searcher."""
+    return f"{info['searcher']} [{info['mode']}]" if info.get("mode") else str(info["searcher"])
+
+
 def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], missing: list[str],
               rows: list[dict], traj_rows: list[dict], query_rows: list[dict]) -> None:
     name = bench.get("name", "?")
@@ -121,12 +127,13 @@ def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], mis
     if lacks:
         missing.append(f"{label}: searcher benchmark {name} lacks {', '.join(lacks)}; skipped")
         return
-    rows.append({"run": label, "name": name, **_scalars(info)})
+    searcher = searcher_label(info)
+    rows.append({"run": label, "name": name, **_scalars(info), "searcher": searcher})
     trajs = info.get("trajectories")
     if not isinstance(trajs, list) or not trajs:
         missing.append(f"{label}: searcher benchmark {name} has no trajectories: no curves or dynamics from it")
         return
-    key = {"run": label, "searcher": info["searcher"], "space": info["space"], "dataset": info["dataset"]}
+    key = {"run": label, "searcher": searcher, "space": info["space"], "dataset": info["dataset"]}
     for t in trajs:
         lacks = [k for k in TRAJECTORY_KEYS if k not in t]
         if lacks:

@@ -29,6 +29,7 @@ class OptunaSearcher(Searcher):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(sampler=self.make_sampler(), directions=list(self.directions))
         self._params = [f"p{i}" for i in range(space.n_positions)]
+        self._distribution = optuna.distributions.CategoricalDistribution(list(range(space.n_choices)))
         self._pending: dict[int, deque[optuna.Trial]] = {}  # asked, not yet told (FIFO per arch)
 
     @abstractmethod
@@ -37,8 +38,8 @@ class OptunaSearcher(Searcher):
 
     def ask(self) -> int:
         trial = self.study.ask()
-        choices = list(range(self.space.n_choices))
-        arch = self.space.decode([trial.suggest_categorical(p, choices) for p in self._params])
+        arch = self.space.decode([trial.suggest_categorical(p, self._distribution.choices)
+                                  for p in self._params])
         self._pending.setdefault(arch, deque()).append(trial)
         return arch
 
@@ -46,13 +47,17 @@ class OptunaSearcher(Searcher):
         self.tell_objectives(arch, (valid_acc,), seconds)
 
     def tell_objectives(self, arch: int, values: Sequence[float], seconds: float) -> None:
+        told = [float(v) for v in values[: len(self.directions)]]
         queue = self._pending.get(int(arch))
-        if not queue:
-            raise ValueError(f"{self.name}: told arch {arch}, which was not asked")
+        if not queue:  # an arch proposed for it (a warm-up): a finished trial it learns from all the same
+            self.study.add_trial(optuna.trial.create_trial(
+                params=dict(zip(self._params, self.space.encode(arch), strict=True)),
+                distributions=dict.fromkeys(self._params, self._distribution), values=told))
+            return
         trial = queue.popleft()
         if not queue:
             del self._pending[int(arch)]
-        self.study.tell(trial, [float(v) for v in values[: len(self.directions)]])
+        self.study.tell(trial, told)
 
     def state(self) -> dict[str, Any]:
         trials = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
