@@ -208,16 +208,15 @@ def main(argv: list[str] | None = None) -> int:
             store.close()
 
     start = time.perf_counter()
-    out = [f"# Search study (NATS-Bench TSS, `python benchmarks/search_study.py {' '.join(argv or sys.argv[1:])}`)\n"]
+    print(f"# Search study (NATS-Bench TSS, `python benchmarks/search_study.py {' '.join(argv or sys.argv[1:])}`)\n")
     with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(args.data, pools)) as pool:
-        if "optuna" in parts:
-            out.append(optuna_part(pool, args.runs, oracle))
+        if "optuna" in parts:  # each part printed when done: a long study shows its results as it goes
+            print(optuna_part(pool, args.runs, oracle), end="\n\n", flush=True)
         if "hardware" in parts:
-            out.append(hardware_part(pool, args.runs, oracle, limit, pareto))
+            print(hardware_part(pool, args.runs, oracle, limit, pareto), end="\n\n", flush=True)
         if "warmup" in parts:
-            out.append(warmup_part(pool, args.runs, oracle, proxy, n, pools, args.free_proxy))
-    out.append(f"\n{time.perf_counter() - start:.0f} s with {args.workers} worker(s).")
-    print("\n\n".join(out))
+            print(warmup_part(pool, args.runs, oracle, proxy, n, pools, args.free_proxy), end="\n\n", flush=True)
+    print(f"{time.perf_counter() - start:.0f} s with {args.workers} worker(s).")
     return 0
 
 

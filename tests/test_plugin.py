@@ -101,6 +101,10 @@ def test_tiny_suite_runs_the_hardware_and_warmup_modes(pytester, data_root):
     (["--images-dir", "/no/such/folder"], "*folder /no/such/folder does not exist*"),
     (["--baseline-check", "--baseline-update"], "*--baseline-check and --baseline-update exclude each other*"),
     (["--archs", "20000"], "*--archs 20000: tss has 15625 archs*"),
+    (["--latency-limit", "pixel3<5"], "*--latency-limit: expected a latency limit like 'pixel3<=10'*"),
+    (["--warmup", "synflow:60"], "*--warmup synflow:60: the warm-up draws from the proxies' sample of --archs 50*"),
+    (["--warmup", "nosuch:5"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
+    (["--proxy-seconds", "-1"], "*--proxy-seconds: expected seconds (a finite number >= 0)*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)
