@@ -157,13 +157,14 @@ def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], mis
 
 
 def _coverage(frame: pd.DataFrame, what: str, names: Iterable[str]) -> list[str]:
-    """Cases of the full grid (every name seen or registered x every space/dataset seen) that are absent."""
+    """Cases of the full grid (every name registered or seen in a space x every dataset seen) that are absent;
+    a name seen in one space only (a hardware mode exists for TSS alone) is not expected in the other."""
     if frame.empty:
         return [f"no {what} cases in the run(s)"]
     out = []
-    grid = sorted(set(names) | set(frame[what]))
     for space in sorted(frame["space"].unique()):
         sub = frame[frame["space"] == space]
+        grid = sorted(set(names) | set(sub[what]))
         absent_ds = [d for d in DATASETS if d not in set(sub["dataset"])]
         if absent_ds:
             out.append(f"{what} cases on {space}: none for dataset(s) {', '.join(absent_ds)}")
@@ -179,8 +180,9 @@ def _registered(kind: str) -> list[str]:
     """Registered searcher / proxy names, or none when the registry cannot be imported."""
     try:
         if kind == "searcher":
-            from harness.searchers import searcher_names
-            return list(searcher_names())
+            from harness.searchers import get_searcher, searcher_names
+            # a two-objective searcher runs only in a two-objective mode, never as a plain case
+            return [n for n in searcher_names() if len(get_searcher(n).objectives) == 1]
         from harness.proxies import proxy_names
         return list(proxy_names())
     except ImportError:
