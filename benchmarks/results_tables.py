@@ -44,13 +44,20 @@ def tables(baseline_dir: Path) -> str:
                           ["proxy", "space", "device", *DATASETS], tablefmt="github"))
     srows = {}
     for case in sorted(searchers, key=lambda c: c.key):
-        _, space, dataset, searcher = case.key.split("/")
-        srows.setdefault((space, searcher), {})[dataset] = (
-            f"{_ci(case.metrics['final_mean'], 2)}; AUC regret {case.metrics['auc_regret'].value:.2f}")
+        _, space, dataset, searcher, *mode = case.key.split("/")
+        label = f"{searcher} [{mode[0]}]" if mode else searcher
+        hv = case.metrics.get("hv_regret")
+        srows.setdefault((space, label), {})[dataset] = (
+            f"{_ci(case.metrics['final_mean'], 2)}; AUC regret {case.metrics['auc_regret'].value:.2f}"
+            + (f"; HV regret {hv.value:.3g}" if hv is not None else ""))
     budgets = sorted({(c.key.split("/")[1], c.key.split("/")[2], c.scale.get("budget"), c.scale.get("budget_kind"),
-                       c.scale.get("runs"), c.scale.get("reported_metric")) for c in searchers})
+                       c.scale.get("runs"), c.scale.get("reported_metric")) for c in searchers
+                      if len(c.key.split("/")) == 4})
     parts.append("\n### Searchers: final reported accuracy (mean, 95% CI) and mean regret over the budget\n\n"
-                 + "; ".join(f"{s} {d}: {b:g} {k}, {r} runs, {m}" for s, d, b, k, r, m in budgets) + ".\n")
+                 + "; ".join(f"{s} {d}: {b:g} {k}, {r} runs, {m}" for s, d, b, k, r, m in budgets)
+                 + ". A mode in brackets is a latency limit (`pixel3-le-5ms`: regret against the best feasible "
+                 "arch), latency as second objective (`pixel3-pareto`, with hypervolume regret) or a proxy "
+                 "warm-up.\n")
     parts.append(tabulate([[sp, se, *(r.get(ds, "") for ds in DATASETS)] for (sp, se), r in sorted(srows.items())],
                           ["space", "searcher", *DATASETS], tablefmt="github"))
     return "\n".join(parts) + "\n"

@@ -54,7 +54,8 @@ class Rule:
 _TIME = Rule("lower", 1.0, relative=True, gates=False)
 RULES: dict[str, dict[str, Rule]] = {
     "proxy": {"spearman": Rule("higher", 0.05), "kendall": Rule("higher", 0.05), "seconds": _TIME},
-    "searcher": {"final_mean": Rule("higher", 0.3), "auc_regret": Rule("lower", 0.3), "seconds": _TIME},
+    "searcher": {"final_mean": Rule("higher", 0.3), "auc_regret": Rule("lower", 0.3),
+                 "hv_regret": Rule("lower", 0.02), "seconds": _TIME},
 }
 # load_batch's source ends with the seed that drew the batch; the collection it drew from is what must agree.
 _SEED_SUFFIX = re.compile(r"\s*\(seed \d+\)$")
@@ -127,11 +128,14 @@ def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, a
     return info
 
 
-def searcher_record(trajectories: Sequence[Trajectory], optimum: float) -> dict[str, Any]:
-    """The record of one searcher case (all runs of one searcher, space, dataset and budget): final result,
-    regret at fractions of the budget and its area (per run too, for the gate's confidence interval)."""
+def searcher_record(trajectories: Sequence[Trajectory], optimum: float,
+                    hv_regrets: Sequence[float] | None = None) -> dict[str, Any]:
+    """The record of one searcher case (all runs of one searcher, space, dataset, budget and hardware mode):
+    final result, regret at fractions of the budget and its area (per run too, for the gate's confidence
+    interval); a constrained case's ``optimum`` is the best feasible arch's. Two-objective cases add each
+    run's hypervolume regret (``harness.hardware.hv_regret``)."""
     first = trajectories[0]
-    fields = ("searcher", "space", "dataset", "budget", "budget_kind", "reported_metric")
+    fields = ("searcher", "space", "dataset", "budget", "budget_kind", "reported_metric", "mode")
     for t in trajectories:
         if any(getattr(t, f) != getattr(first, f) for f in fields):
             raise ValueError(f"one searcher record needs runs of one case; got {t.searcher}/{t.space}/"
@@ -149,7 +153,10 @@ def searcher_record(trajectories: Sequence[Trajectory], optimum: float) -> dict[
         info[f"regret_at_{fraction}"] = float(np.nanmean(at[:, i]))
     info.update(auc_regret=float(np.nanmean(aucs)), auc_regret_runs=aucs,
                 queries_mean=float(np.mean([t.n_queries for t in trajectories])),
+                rejected_mean=float(np.mean([t.n_rejected for t in trajectories])),
                 trajectories=[t.to_dict() for t in trajectories])
+    if hv_regrets is not None:
+        info.update(hv_regret=float(np.mean(hv_regrets)), hv_regret_runs=[float(v) for v in hv_regrets])
     return info
 
 
@@ -197,7 +204,8 @@ def case_key(info: Mapping[str, Any]) -> str:
         parts = ("space", "dataset", "searcher")
     else:
         raise ValueError(f"unknown benchmark kind {kind!r} in extra_info; valid kinds: proxy, searcher")
-    return "/".join([kind, *(_field(info, p, str) for p in parts)])
+    key = "/".join([kind, *(_field(info, p, str) for p in parts)])
+    return key + (f"/{info['mode']}" if kind == "searcher" and info.get("mode") else "")
 
 
 def _pooled_correlation(records: list[Mapping[str, Any]], name: str) -> Estimate:
@@ -244,6 +252,8 @@ def _summarise_case(key: str, benchmarks: list[Mapping[str, Any]]) -> CaseSummar
                  "seeds": sorted(_item(s, "seeds", int) for i in infos for s in _field(i, "seeds", list)),
                  "budget": _number(first, "budget"), "budget_kind": _field(first, "budget_kind", str),
                  "reported_metric": _field(first, "reported_metric", str)}
+        if "hv_regret_runs" in infos[0]:
+            metrics["hv_regret"] = mean_ci(v for i in infos for v in _field(i, "hv_regret_runs", list))
     scale["protocol"] = _field(first, "protocol", str, DEFAULT_PROTOCOL)
     seconds = _timing(benchmarks)
     if seconds is not None:
@@ -413,7 +423,7 @@ def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
         parts.append(tabulate(rows, headers=["proxy", "space", "dataset", "device", "seed", "archs", "nonfinite",
                                              "spearman [95% CI]", "kendall [95% CI]", "top10%", "s/net"]))
     if searchers:
-        rows = [[i["searcher"], i["space"], i["dataset"], f"{min(i['seeds'])}-{max(i['seeds'])}", i["runs"],
+        rows = [[f"{i['searcher']} [{i['mode']}]" if i.get("mode") else i["searcher"], i["space"], i["dataset"], f"{min(i['seeds'])}-{max(i['seeds'])}", i["runs"],
                  f"{i['budget']:g} {i['budget_kind']}",
                  i["reported_metric"], f"{i['final_mean']:.2f} ± {i['final_std']:.2f}", f"{i['optimum']:.2f}",
                  f"{i['regret_at_0.5']:.2f}", f"{i['regret_at_1.0']:.2f}", f"{i['auc_regret']:.2f}",

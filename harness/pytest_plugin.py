@@ -43,6 +43,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"searcher runs per seed block (default: {sc.DEFAULT.runs}; --full: {sc.FULL.runs})")
     group.addoption("--space", dest="suite_space", type=sc.parse_names, metavar="NAMES",
                     help="tss, sss (default: proxies on tss, searchers on tss and sss)")
+    group.addoption("--latency-limit", dest="suite_latency_limit", type=sc.parse_latency_limit,
+                    metavar="DEVICE<=MS", help="TSS searcher cases under a latency limit, e.g. pixel3<=5 "
+                    f"(default: {sc.DEFAULT.latency_limit}; 'none': no such cases)")
+    group.addoption("--pareto-device", dest="suite_pareto_device", type=sc.parse_device_or_none,
+                    metavar="DEVICE", help="TSS searcher cases with latency on DEVICE as second objective "
+                    f"(default: {sc.DEFAULT.pareto_device}; 'none': no such cases)")
+    group.addoption("--warmup", dest="suite_warmup", type=sc.parse_warmup_or_none, metavar="PROXY:N",
+                    help="zero-cost warm-up cases (random, rea, reinforce on TSS): the top 10 of N archs of the "
+                    f"proxies' sample by PROXY first (default: {sc.DEFAULT.warmup}; 'none': no such cases)")
+    group.addoption("--proxy-seconds", dest="suite_proxy_seconds", type=sc.parse_seconds, metavar="S",
+                    help="the warm-up proxy's cost per arch, e.g. measured on a GPU (default: measured on CPU)")
+    group.addoption("--free-proxy", dest="suite_free_proxy", action="store_true", default=None,
+                    help="report the warm-up proxy's cost apart instead of charging it to the search budget")
     group.addoption("--data", dest="suite_data", type=sc.parse_data_dir, metavar="PATH",
                     help="benchmark data root (default: $HARNESS_DATA_DIR)")
     group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",
@@ -69,7 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--plugins", dest="suite_plugins", type=sc.parse_plugins, metavar="MODULES", default=(),
                     help="your own proxies / searchers: comma list of module names or .py files, each defining "
                          "PROXY(IES) / SEARCHER(S) (installed entry points are found without this)")
-    group.addoption("--proxy-timeout", dest="suite_proxy_timeout", type=sc.parse_seconds, metavar="SECONDS",
+    group.addoption("--proxy-timeout", dest="suite_proxy_timeout", type=sc.parse_timeout, metavar="SECONDS",
                     help=f"a proxy that takes longer on one arch scores NaN with the reason, and the run goes on "
                          f"(default: {sc.DEFAULT.proxy_timeout_s:g})")
 

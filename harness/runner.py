@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.bench import Oracle, check_dataset
 from harness.errors import check_seed
 from harness.searchers import SearchExhausted, get_searcher
+
+if TYPE_CHECKING:  # harness.hardware imports harness.metrics, which imports this module
+    from harness.hardware import Hardware
+    from harness.warmup import WarmStart
 
 # NATS-Bench TSS time budgets (simulated seconds) per dataset.
 DEFAULT_BUDGETS_S = {"cifar10": 20000, "cifar100": 40000, "ImageNet16-120": 120000}
@@ -54,6 +58,10 @@ class Trajectory:
     final_reported: float
     n_queries: int
     snapshots: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    mode: str = ""  # '+'-joined ``Hardware.mode`` (latency limit / second objective) and ``WarmStart.mode``
+    n_rejected: int = 0  # infeasible proposals rejected unpaid under a latency limit
+    proxy_seconds: float = 0.0  # zero-cost proxy scoring of a warm-up / guided run
+    proxy_charged: bool = False  # whether proxy_seconds is inside ``times`` (else reported apart)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and numbers (``json.dumps``-able; NaN stays NaN)."""
@@ -74,13 +82,16 @@ class Trajectory:
 
 def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s: float | None = None,
                max_queries: int | None = None, snapshot_every: int = 10,
-               hparams: Mapping[str, Any] | None = None) -> Trajectory:
+               hparams: Mapping[str, Any] | None = None, hardware: Hardware | None = None,
+               warmup: WarmStart | None = None) -> Trajectory:
     """Run one search under the NATS-Bench protocol.
 
     With training times (TSS) the budget is ``budget_s`` (default ``DEFAULT_BUDGETS_S[dataset]``) and
     ``max_queries``, if given, caps the queries too. Without them (SSS) a time budget is an error and the
     budget is ``max_queries`` (default ``DEFAULT_MAX_QUERIES``). ``hparams`` override the searcher's.
-    ``snapshot_every=0`` keeps only the final snapshot.
+    ``snapshot_every=0`` keeps only the final snapshot. ``hardware`` makes the run hardware-aware
+    (``harness.hardware``: infeasible proposals are rejected unpaid; two-objective searchers are told latency).
+    ``warmup`` proposes a proxy's top archs first and charges the proxy's seconds (``harness.warmup``).
     """
     check_dataset(dataset)
     check_seed(seed)
@@ -103,10 +114,20 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
     metric, epochs = oracle.space.reported
     reported = oracle.accuracies(dataset, metric, epochs)
 
-    agent = get_searcher(searcher)(oracle.space, seed, **dict(hparams or {}))
+    cls = get_searcher(searcher)
+    hw = hardware.bind(oracle) if hardware is not None else None
+    if len(cls.objectives) > 1 and (hw is None or not hw.spec.pareto):
+        raise ValueError(f"searcher {searcher!r} searches {', '.join(cls.objectives)}: it needs a run with "
+                         "latency as the second objective (hardware=Hardware(device))")
+    agent = cls(oracle.space, seed, **dict(hparams or {}))
+    charged = warmup is not None and timed and not warmup.free
+    proxy_s = 0.0
+    if warmup is not None:
+        warmup.check(oracle.space.size, budget, timed)
+        agent, proxy_s = warmup.wrap(agent, seed), warmup.cost_s
     times, archs, valid_accs, inc_archs, inc_reported = [], [], [], [], []
     snapshots: list[tuple[int, dict[str, Any]]] = []
-    clock, best_valid, incumbent = 0.0, -math.inf, -1
+    clock, best_valid, incumbent = proxy_s if charged else 0.0, -math.inf, -1
     while len(archs) < query_cap:
         try:
             arch = agent.ask()
@@ -114,6 +135,13 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             break
         if not (type(arch) is int and 0 <= arch < oracle.space.size):  # the hot loop's common case skips this
             arch = _checked(arch, searcher, oracle)
+        if warmup is not None and warmup.guide:
+            guided = agent.proxy_seconds_since_last()
+            proxy_s, clock = proxy_s + guided, clock + (guided if charged else 0.0)
+        if hw is not None and (stuck := hw.reject(agent, arch)) is not None:
+            if stuck:
+                break
+            continue
         valid, seconds = oracle.simulate_train_eval(arch, dataset)
         if timed:
             if not math.isfinite(seconds):
@@ -123,7 +151,10 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
             clock += seconds
         else:
             clock += 1
-        agent.tell(arch, valid, seconds)
+        if hw is None:
+            agent.tell(arch, valid, seconds)
+        else:
+            hw.tell(agent, arch, valid, seconds)
         if valid > best_valid:
             best_valid, incumbent = valid, arch
         times.append(clock)
@@ -145,6 +176,8 @@ def run_search(searcher: str, oracle: Oracle, dataset: str, seed: int, budget_s:
         incumbent_reported=np.asarray(inc_reported, dtype=np.float64),
         final_reported=float(inc_reported[-1]) if inc_reported else math.nan,
         n_queries=len(archs), snapshots=snapshots,
+        mode="+".join(m.mode for m in (hardware, warmup) if m is not None),
+        n_rejected=hw.rejected if hw else 0, proxy_seconds=proxy_s, proxy_charged=charged,
     )
 
 

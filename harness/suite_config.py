@@ -38,6 +38,11 @@ class SuiteConfig:
     proxy_spaces: tuple[str, ...]
     searcher_spaces: tuple[str, ...]
     sss_queries: int  # SSS has no training times, so its searcher budget counts queries
+    latency_limit: str  # hardware-aware TSS searcher cases under 'DEVICE<=MS' ('': none)
+    pareto_device: str  # two-objective TSS searcher cases, latency on this device ('': none)
+    warmup: str  # zero-cost warm-up TSS searcher cases, 'PROXY:N' over the proxies' fixed sample ('': none)
+    proxy_seconds: float | None = None  # the warm-up proxy's cost per arch (None: measured on CPU)
+    free_proxy: bool = False  # report the warm-up proxy's cost apart instead of charging it
     batch_size: int = 64
     timing_rounds: int = 5  # pytest-benchmark rounds of one proxy on one network
     data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
@@ -50,7 +55,8 @@ class SuiteConfig:
 # costs <= 2 s per arch (the proxies' own target); the searchers take about a minute. Full: publication scale.
 DEFAULT = SuiteConfig(proxies=None, searchers=None, datasets=("cifar10", "cifar100", "ImageNet16-120"),
                       devices=("cpu",), seeds=(0,), archs=50, runs=20, proxy_spaces=("tss",),
-                      searcher_spaces=("tss", "sss"), sss_queries=100)
+                      searcher_spaces=("tss", "sss"), sss_queries=100, latency_limit="pixel3<=5",
+                      pareto_device="pixel3", warmup="synflow:50")
 FULL = dataclasses.replace(DEFAULT, devices=DEVICES, seeds=(0, 1, 2), archs=1000, runs=300, timing_rounds=10)
 
 # pytest option dest -> SuiteConfig field it overrides.
@@ -58,7 +64,11 @@ OPTION_FIELDS = {"suite_proxies": "proxies", "suite_searchers": "searchers", "su
                  "suite_devices": "devices", "suite_seeds": "seeds", "suite_archs": "archs",
                  "suite_runs": "runs", "suite_space": "space", "suite_data": "data",
                  "suite_store": "store", "suite_images_dir": "images_dir",
-                 "suite_proxy_timeout": "proxy_timeout_s"}
+                 "suite_proxy_timeout": "proxy_timeout_s",
+                 "suite_latency_limit": "latency_limit", "suite_pareto_device": "pareto_device",
+                 "suite_warmup": "warmup", "suite_proxy_seconds": "proxy_seconds",
+                 "suite_free_proxy": "free_proxy"}
+NONE = "none"  # turns an optional case family off
 
 
 def parse_names(string: str) -> tuple[str, ...]:
@@ -79,7 +89,8 @@ def parse_plugins(string: str) -> tuple[str, ...]:
     return plugins
 
 
-def parse_seconds(string: str) -> float:
+def parse_timeout(string: str) -> float:
+    """A time limit in seconds: a finite number > 0."""
     try:
         value = float(string)
     except ValueError:
@@ -112,6 +123,50 @@ def parse_seeds(string: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(f"bad seed range {part!r} in {string!r}")
         seeds.extend(range(first, last + 1))
     return tuple(dict.fromkeys(seeds))
+
+
+def parse_latency_limit(string: str) -> str:
+    """``DEVICE<=MS`` (e.g. ``pixel3<=5``), or ``none`` (returned as ''); the device is checked against the
+    data when a case binds it."""
+    if string.strip() == NONE:
+        return ""
+    from harness.hardware import Hardware
+
+    try:
+        Hardware.limit(string)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, or {NONE!r}") from None
+    return string.strip()
+
+
+def parse_warmup_or_none(string: str) -> str:
+    """``PROXY:N`` (e.g. ``synflow:50``; N at most the proxies' sample, ``--archs``), or ``none`` ('')."""
+    if string.strip() == NONE:
+        return ""
+    name, sep, count = string.strip().partition(":")
+    if not sep or not name or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"expected a warm-up like 'synflow:50' (proxy:archs), or {NONE!r}, "
+                                         f"got {string!r}")
+    return string.strip()
+
+
+def parse_seconds(string: str) -> float:
+    """A cost in seconds: a finite number >= 0."""
+    try:
+        value = float(string)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (a number >= 0), got {string!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected seconds (a finite number >= 0), got {string!r}")
+    return value
+
+
+def parse_device_or_none(string: str) -> str:
+    """A latency device name (checked against the data when a case binds it), or ``none`` (returned as '')."""
+    name = string.strip()
+    if not name.replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(f"expected a device name such as 'pixel3', or {NONE!r}, got {string!r}")
+    return "" if name == NONE else name
 
 
 def parse_data_dir(string: str) -> Path:
@@ -175,6 +230,15 @@ def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full
     for space_cls in SPACE_CLASSES.values():
         if space_cls.name in cfg.proxy_spaces and cfg.archs > space_cls.space_size():
             raise ValueError(f"--archs {cfg.archs}: {space_cls.name} has {space_cls.space_size()} archs")
+    if cfg.warmup:
+        proxy, _, count = cfg.warmup.partition(":")
+        if proxy not in valid["proxies"]:
+            raise unknown_name("proxy", proxy, valid["proxies"])
+        if int(count) > cfg.archs and "warmup" in given:
+            raise ValueError(f"--warmup {cfg.warmup}: the warm-up draws from the proxies' sample of --archs "
+                             f"{cfg.archs} archs")
+        if int(count) > cfg.archs:  # the profile's warm-up shrinks with a smaller --archs
+            cfg = dataclasses.replace(cfg, warmup=f"{proxy}:{cfg.archs}")
     return dataclasses.replace(
         cfg,
         proxies=select("proxy", cfg.proxies, valid["proxies"]),

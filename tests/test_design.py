@@ -24,9 +24,15 @@ def owner(module: str, table: dict[str, int]) -> str:
 
 
 def imports(path: Path) -> set[str]:
-    """harness modules imported anywhere in the file (function-level imports too)."""
+    """harness modules imported anywhere in the file (function-level imports too), except under
+    ``if TYPE_CHECKING:`` (annotations only)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and getattr(node.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(node)}
     out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "harness":
             for alias in node.names:  # `from harness import baselines` imports a module
                 sub = ROOT.joinpath(*node.module.split("."), alias.name)

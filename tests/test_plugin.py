@@ -18,9 +18,10 @@ from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolv
 pytest_plugins = ["pytester"]
 
 SUITES = str(Path(__file__).resolve().parents[1] / "harness" / "suites")
-# Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers.
+# Two cheap proxies, two cheap searchers, one dataset, both spaces for searchers, no hardware / warm-up modes.
+NO_MODES = ["--latency-limit", "none", "--pareto-device", "none", "--warmup", "none"]
 TINY = ["--proxies", "params,synflow", "--searchers", "random,rea", "--datasets", "cifar10", "--archs", "6",
-        "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs"]
+        "--runs", "4", "--devices", "cpu,cuda", "-p", "no:cacheprovider", "-rs", *NO_MODES]
 
 
 def run_suites(pytester: pytest.Pytester, data_root: Path, *args: str) -> pytest.RunResult:
@@ -75,6 +76,25 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     failed.stdout.fnmatch_lines(["*REGRESSION*searcher/tss/cifar10/rea*final_mean*"])
 
 
+def test_tiny_suite_runs_the_hardware_and_warmup_modes(pytester, data_root):
+    store = pytester.path / "store"
+    result = pytester.runpytest_subprocess(
+        SUITES, "-k", "searcher", "--searchers", "random,optuna-nsga2", "--datasets", "cifar10", "--space", "tss",
+        "--archs", "6", "--runs", "2", "--latency-limit", "pixel3<=5", "--pareto-device", "fpga",
+        "--warmup", "synflow:6", "--proxy-seconds", "0.5", "-p", "no:cacheprovider", "--data", str(data_root),
+        f"--benchmark-storage=file://{store}", "--benchmark-save=modes")
+    assert result.ret == 0, result.stdout.str()
+    (saved,) = store.glob("*/0001_modes.json")
+    infos = {(i["searcher"], i["mode"]): i for i in (b["extra_info"] for b in json.loads(saved.read_text())
+                                                     ["benchmarks"])}
+    assert set(infos) == {("random", ""), ("random", "pixel3-le-5ms"), ("random", "fpga-pareto"),
+                          ("optuna-nsga2", "fpga-pareto"), ("random", "warm-synflow-6")}
+    assert infos["random", "pixel3-le-5ms"]["optimum"] < infos["random", ""]["optimum"]
+    assert 0 < infos["optuna-nsga2", "fpga-pareto"]["hv_regret"] < 1
+    warm = infos["random", "warm-synflow-6"]
+    assert warm["proxy_cost_source"] == "cpu, given" and warm["trajectories"][0]["proxy_seconds"] == 3.0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--proxies", "synflow,nosuch"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
     (["--archs", "0"], "*--archs: expected a positive integer, got 0*"),
@@ -83,6 +103,10 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
     (["--archs", "20000"], "*--archs 20000: tss has 15625 archs*"),
     (["--seeds", "-1"], "*--seeds: expected seeds like '0,1,2' or '0-2', got '-1'*"),
     (["--store", "/no/such/folder/s.sqlite"], "*--store: result store /no/such/folder/s.sqlite: folder * does not*"),
+    (["--latency-limit", "pixel3<5"], "*--latency-limit: expected a latency limit like 'pixel3<=10'*"),
+    (["--warmup", "synflow:60"], "*--warmup synflow:60: the warm-up draws from the proxies' sample of --archs 50*"),
+    (["--warmup", "nosuch:5"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
+    (["--proxy-seconds", "-1"], "*--proxy-seconds: expected seconds (a finite number >= 0)*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)

@@ -59,7 +59,7 @@ def test_final_table_groups_runs():
     assert rows["rea"]["final_std"] == pytest.approx(np.std([93.0, 94.0], ddof=1))
     assert rows["random"]["runs"] == 1 and rows["random"]["budget"] == 100.0
     assert math.isnan(rows["random"]["mw_p"]) and rows["rea"]["mw_u"] == 2.0
-    with_optimum = {r["searcher"]: r for r in final_table(trajs, {("tss", "cifar10"): 95.0})}
+    with_optimum = {r["searcher"]: r for r in final_table(trajs, {("tss", "cifar10", ""): 95.0})}
     assert with_optimum["rea"]["regret_mean"] == pytest.approx(1.5)
 
 

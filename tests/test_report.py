@@ -17,6 +17,7 @@ from scipy import stats
 
 from harness.baselines import proxy_record, searcher_record
 from harness.cli import main
+from harness.hardware import Hardware, front, hv_regret
 from harness.images import load_batch
 from harness.proxies import proxy_names
 from harness.report import analysis, write_report
@@ -28,13 +29,21 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SEARCHERS = ("random", "rea", "reinforce")
 CHEAP_PROXIES = ("params", "l2_norm")  # no forward pass: ~0.1 s per arch
 SEEDS = (0, 1, 2)
+LIMIT, PARETO = Hardware.limit("pixel3<=5"), Hardware("fpga")
 
 
-def _searcher_case(oracle, searcher: str, dataset: str, **budget) -> dict:
-    trajs = [run_search(searcher, oracle, dataset, seed, **budget) for seed in SEEDS]
-    optimum = oracle.best(dataset, *oracle.space.reported)[1]
-    return {"name": f"test_searcher[{searcher}-{oracle.space_name}-{dataset}-b0]",
-            "extra_info": searcher_record(trajs, optimum), "stats": {"mean": 0.1, "rounds": len(SEEDS)}}
+def _searcher_case(oracle, searcher: str, dataset: str, hardware: Hardware | None = None, **budget) -> dict:
+    trajs = [run_search(searcher, oracle, dataset, seed, hardware=hardware, **budget) for seed in SEEDS]
+    reported = oracle.accuracies(dataset, *oracle.space.reported)
+    optimum, hv = float(np.nanmax(reported)), None
+    if hardware is not None and not hardware.pareto:
+        optimum = hardware.optimum(oracle, reported)[1]
+    if hardware is not None and hardware.pareto:
+        lat = oracle.latencies(hardware.device)
+        hv = [hv_regret(front(t.archs, t.valid_accs, lat), reported, lat) for t in trajs]
+    mode = f"-{hardware.mode}" if hardware else ""
+    return {"name": f"test_searcher[{searcher}-{oracle.space_name}-{dataset}-b0{mode}]",
+            "extra_info": searcher_record(trajs, optimum, hv_regrets=hv), "stats": {"mean": 0.1, "rounds": len(SEEDS)}}
 
 
 def _proxy_cases(oracle, dataset: str, n_archs: int = 12) -> list[dict]:
@@ -58,6 +67,9 @@ def saved_run(tmp_path_factory, tss_oracle, sss_oracle) -> Path:
     torch.set_num_threads(2)
     benchmarks = [_searcher_case(tss_oracle, s, "cifar10", budget_s=3000) for s in SEARCHERS]
     benchmarks += [_searcher_case(sss_oracle, s, "cifar10", max_queries=25) for s in SEARCHERS[:2]]
+    benchmarks += [_searcher_case(tss_oracle, s, "cifar10", LIMIT, budget_s=3000) for s in ("random", "rea")]
+    benchmarks += [_searcher_case(tss_oracle, s, "cifar10", PARETO, budget_s=3000)
+                   for s in ("random", "optuna-nsga2")]
     benchmarks += _proxy_cases(tss_oracle, "cifar10")
     run = {"machine_info": {"node": platform.node(), "python_version": platform.python_version(),
                             "torch_version": torch.__version__, "cuda_version": None, "gpu_name": None,
@@ -98,7 +110,8 @@ def test_every_figure_is_a_png_with_a_deterministic_name(report: Path):
                 "anytime_sss_cifar10.png", "proxy_correlation_tss_cifar10.png", "proxy_scatter_tss_cifar10.png",
                 "proxy_heatmap_tss_cifar10.png", "proxy_time.png", "ops_tss_cifar10.png", "ops_sss_cifar10.png",
                 "population_tss_cifar10.png", "population_sss_cifar10.png", "diversity_tss_cifar10.png",
-                "policy_tss_cifar10_reinforce.png", "landscape_tss_cifar10.png", "landscape_sss_cifar10.png"}
+                "policy_tss_cifar10_reinforce.png", "landscape_tss_cifar10.png", "landscape_sss_cifar10.png",
+                "pareto_tss_cifar10.png"}
     assert expected <= set(linked)
     assert set(linked) == {p.name for p in report.parent.glob("*.png")}
     for name in linked:
@@ -117,7 +130,12 @@ def test_searcher_table_matches_the_run(report: Path, saved_run: Path):
         info = b["extra_info"]
         if info["kind"] != "searcher" or info["space"] != "tss":
             continue
-        row = rows[info["searcher"]]
+        row = rows[f"{info['searcher']} [{info['mode']}]" if info["mode"] else info["searcher"]]
+        assert float(row["optimum"]) == pytest.approx(info["optimum"], abs=0.005)
+        if "hv_regret" in info:
+            assert float(row["HV regret"]) == pytest.approx(info["hv_regret"], abs=5e-5)
+        if info["mode"]:
+            continue
         mean, std = (float(v) for v in row["final acc (%) mean ± std"].split(" ± "))
         assert mean == pytest.approx(info["final_mean"], abs=0.005)
         assert std == pytest.approx(info["final_std"], abs=0.005)
@@ -126,6 +144,8 @@ def test_searcher_table_matches_the_run(report: Path, saved_run: Path):
     p = stats.mannwhitneyu(finals["rea"], finals["random"], alternative="greater").pvalue
     assert float(rows["rea"]["p (greater)"]) == pytest.approx(p, rel=1e-2)
     assert rows["random"]["p (greater)"] == "-"
+    assert rows["random [pixel3-le-5ms]"]["p (greater)"] == "-"  # each mode is tested against its own random
+    assert rows["rea [pixel3-le-5ms]"]["p (greater)"] != "-"
 
 
 def test_proxy_table_matches_the_run(report: Path, saved_run: Path):

@@ -10,7 +10,7 @@ import pytest
 
 from harness.runner import DEFAULT_BUDGETS_S, DEFAULT_MAX_QUERIES, Trajectory, run_search
 
-SEARCHERS = ["local", "ppo", "random", "rea", "reinforce"]
+SEARCHERS = ["local", "optuna-random", "optuna-tpe", "ppo", "random", "rea", "reinforce"]
 
 
 def test_query_that_would_overrun_the_budget_ends_the_run(tss_oracle):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.bench.datasets import check_dataset
+from harness.errors import unknown_name
 from harness.spaces import Arch, SearchSpace
 
 
@@ -59,6 +60,16 @@ class Oracle(ABC):
         check_dataset(dataset)
         return self._cost(self._index(arch), dataset)
 
+    def latencies(self, device: str) -> np.ndarray:
+        """Latency (ms) of every index on ``device``; ValueError listing the devices the data holds."""
+        held = self._latency_table()
+        if not held:
+            raise ValueError(f"{type(self).__name__} holds no latencies for {self.space_name} (the benchmark "
+                             "data has them for TSS only)")
+        if device not in held:
+            raise unknown_name("device", device, sorted(held))
+        return held[device]
+
     def best(self, dataset: str, metric: str = "test", epochs: int = 200) -> tuple[int, float]:
         """(index, value) of the best arch under the metric."""
         acc = self.accuracies(dataset, metric, epochs)
@@ -71,6 +82,10 @@ class Oracle(ABC):
         """Whether simulate_train_eval reports seconds (so time budgets are meaningful)."""
         _, seconds = self.simulate_train_eval(0, dataset)
         return not math.isnan(seconds)
+
+    def _latency_table(self) -> dict[str, np.ndarray]:
+        """Device -> latency (ms) per index; empty where the source holds none."""
+        return {}
 
     @abstractmethod
     def _accuracy(self, index: int, dataset: str, metric: str, epochs: int) -> float: ...

@@ -197,6 +197,9 @@ class TableOracle(Oracle):
         seconds = hp * train[index] + self.valid_times(dataset)[0][index]
         return float(acc[index]), float(seconds)
 
+    def _latency_table(self) -> dict[str, np.ndarray]:
+        return self.latency
+
     def _cost(self, index: int, dataset: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "params_mb": float(self._col(dataset, "params_mb")[index]),

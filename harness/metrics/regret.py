@@ -68,28 +68,28 @@ REFERENCE_SEARCHER = "random"
 TABLE_FRACTIONS = (0.25, 0.5)
 
 
-def final_table(trajs: Iterable[Trajectory], optima: Mapping[tuple[str, str], float] | None = None,
+def final_table(trajs: Iterable[Trajectory], optima: Mapping[tuple[str, str, str], float] | None = None,
                 reference: str = REFERENCE_SEARCHER) -> list[dict[str, Any]]:
-    """One row per (searcher, space, dataset, budget): runs, mean and sample std of the final result, mean
-    queries, and a one-sided Mann-Whitney test of the finals against ``reference``'s in the same group
-    (greater; NaN for the reference itself). With the optimum of (space, dataset) in ``optima``: the mean
+    """One row per (searcher, space, dataset, budget, mode): runs, mean and sample std of the final result, mean
+    queries, and a one-sided Mann-Whitney test of the finals against ``reference``'s in the same group and mode
+    (greater; NaN for the reference itself). With the optimum of (space, dataset, mode) in ``optima``: the mean
     regret at 25% and 50% of the budget, at its end, and its area (``regret_auc``)."""
     groups: dict[tuple, list[Trajectory]] = {}
     for t in trajs:
-        groups.setdefault((t.searcher, t.space, t.dataset, t.budget, t.budget_kind, t.reported_metric),
-                          []).append(t)
+        key = (t.searcher, t.space, t.dataset, t.budget, t.budget_kind, t.reported_metric, t.mode)
+        groups.setdefault(key, []).append(t)
     rows = []
-    for (searcher, space, dataset, budget, kind, metric), runs in groups.items():
+    for (searcher, space, dataset, budget, kind, metric, mode), runs in groups.items():
         finals = np.asarray([t.final_reported for t in runs])
         agg = aggregate(finals)
-        ref = groups.get((reference, space, dataset, budget, kind, metric))
+        ref = groups.get((reference, space, dataset, budget, kind, metric, mode))
         u, p = (math.nan, math.nan) if searcher == reference or not ref else \
             mann_whitney(finals, [t.final_reported for t in ref])
-        row = {"searcher": searcher, "space": space, "dataset": dataset, "runs": len(runs), "budget": budget,
-               "budget_kind": kind, "metric": metric, "final_mean": float(agg["mean"]),
+        row = {"searcher": searcher, "space": space, "dataset": dataset, "mode": mode, "runs": len(runs),
+               "budget": budget, "budget_kind": kind, "metric": metric, "final_mean": float(agg["mean"]),
                "final_std": float(agg["std"]), "queries_mean": float(np.mean([t.n_queries for t in runs])),
                "mw_u": u, "mw_p": p}
-        optimum = (optima or {}).get((space, dataset))
+        optimum = (optima or {}).get((space, dataset, mode))
         if optimum is not None:
             at = np.nanmean([regret_at(t, optimum, TABLE_FRACTIONS) for t in runs], axis=0)
             row.update({f"regret_at_{f}": float(v) for f, v in zip(TABLE_FRACTIONS, at)})

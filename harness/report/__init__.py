@@ -85,6 +85,11 @@ def _searcher_section(r: _Report, space: str, dataset: str) -> str:
         metric = "@".join(map(str, analysis.parse_metric(space, r.metric(space, dataset))))
         figs["anytime"] = figures.anytime(r.curves, space, dataset, r.out)
         figs["final"] = figures.final_distribution(t, space, dataset, r.out)
+        devices = sorted({s.split(" [")[1][: -len("-pareto]")] for s in t["searcher"].unique()
+                          if s.endswith("-pareto]")})
+        if reported is not None and devices and space in r.oracles:
+            figs["pareto"] = figures.pareto(t, reported, {d: r.oracles[space].latencies(d) for d in devices},
+                                            space, dataset, r.out)
         if reported is not None:
             figs["accuracy_loss"] = figures.accuracy_loss(q, reported, metric, loss, space, dataset,
                                                           t["budget_kind"].iloc[0], r.out)

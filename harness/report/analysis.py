@@ -101,11 +101,16 @@ def anytime_frame(trajectories: pd.DataFrame, n_points: int = 100) -> pd.DataFra
 
 
 def final_table(searchers: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFrame:
-    """Per (space, dataset, searcher): ``harness.metrics.final_table`` of the run's trajectories, with each
-    case's optimum (Mann-Whitney against random search, one-sided, over seeds)."""
-    optima = {(r["space"], r["dataset"]): float(r["optimum"]) for _, r in searchers.iterrows()}
-    rows = metrics_final_table([_traj(r) for _, r in trajectories.iterrows()], optima)
-    return pd.DataFrame(rows).sort_values(["space", "dataset", "searcher"], ignore_index=True)
+    """Per (space, dataset, searcher and mode): ``harness.metrics.final_table`` of the run's trajectories with
+    each case's optimum (the constrained one under a latency limit), Mann-Whitney against random search in the
+    same mode (one-sided, over seeds), and the pooled hypervolume regret of two-objective cases."""
+    optima = {(r["space"], r["dataset"], r.get("mode") or ""): float(r["optimum"]) for _, r in searchers.iterrows()}
+    table = pd.DataFrame(metrics_final_table([_traj(r) for _, r in trajectories.iterrows()], optima))
+    table["searcher"] = [f"{s} [{m}]" if m else s for s, m in zip(table["searcher"], table["mode"])]
+    hv = searchers.groupby(["space", "dataset", "searcher"])["hv_regret"].mean() if "hv_regret" in searchers \
+        else pd.Series(dtype=float)
+    table["hv_regret"] = [hv.get((r.space, r.dataset, r.searcher), math.nan) for r in table.itertuples()]
+    return table.sort_values(["space", "dataset", "searcher"], ignore_index=True)
 
 
 def budget_to_near_optimum(trajectories: pd.DataFrame, tol: float = 0.5) -> pd.DataFrame:

@@ -46,6 +46,39 @@ def _colours(names: list[str]) -> dict[str, tuple]:
 
 
 # -- searchers ---------------------------------------------------------------------------------------
+def pareto(trajectories: pd.DataFrame, reported: np.ndarray, latencies: Mapping[str, np.ndarray], space: str,
+           dataset: str, out_dir: Path) -> Path | None:
+    """Every arch (reported accuracy vs latency), the true front, and each two-objective case's front of
+    its first seed; one panel per device. ``latencies``: device -> latency per arch; cases are the
+    searchers labelled ``[DEVICE-pareto]``."""
+    from harness.hardware import front
+    from harness.metrics.pareto import pareto_mask
+
+    if trajectories.empty or not latencies:
+        return None
+    fig, axes = plt.subplots(1, len(latencies), figsize=(6.5 * len(latencies), 4.8), squeeze=False)
+    for ax, (device, lat) in zip(axes[0], sorted(latencies.items()), strict=True):
+        ax.scatter(lat, reported, s=2, color="0.8", label="all archs", rasterized=True)
+        true = np.flatnonzero(pareto_mask(reported, lat))
+        order = true[np.argsort(lat[true])]
+        ax.step(lat[order], reported[order], where="post", color="black", label="true front")
+        sub = trajectories[trajectories["searcher"].str.endswith(f"[{device}-pareto]")]
+        colours = _colours(list(sub["searcher"].unique()))
+        for searcher, g in sub.groupby("searcher"):
+            t = g.sort_values("seed").iloc[0]
+            archs = np.asarray(t["trajectory"]["archs"], dtype=np.int64)
+            found = front(archs, np.asarray(t["trajectory"]["valid_accs"], dtype=np.float64), lat)
+            found = found[np.argsort(lat[found])]
+            ax.plot(lat[found], reported[found], "o-", ms=4, color=colours[searcher],
+                    label=f"{searcher.split(' [')[0]} (seed {t['seed']})")
+        ax.set(xlabel=f"latency on {device} (ms)", ylabel="reported accuracy (%)",
+               title=f"{space} / {dataset}: fronts on {device}")
+        ax.set_ylim(bottom=max(np.nanmin(reported), np.nanmax(reported) - 30))
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, out_dir, slug("pareto", space, dataset))
+
+
 def anytime(curves: pd.DataFrame, space: str, dataset: str, out_dir: Path) -> Path | None:
     """Incumbent reported accuracy (left) and regret on a log axis (right) vs budget, mean and 95% CI."""
     sub = curves[(curves["space"] == space) & (curves["dataset"] == dataset)]

@@ -105,6 +105,12 @@ def _proxy(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], missin
         score_rows.append({"run": label, **key, "arch": int(a), "score": _num(s), "accuracy": _num(acc)})
 
 
+def searcher_label(info: Mapping[str, Any]) -> str:
+    """A searcher case's name in the report: hardware-aware and warm-up runs carry their mode, so that
+    they are neither pooled with nor tested as the plain runs of the same searcher."""
+    return f"{info['searcher']} [{info['mode']}]" if info.get("mode") else str(info["searcher"])
+
+
 def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], missing: list[str],
               rows: list[dict], traj_rows: list[dict], query_rows: list[dict]) -> None:
     name = bench.get("name", "?")
@@ -112,12 +118,13 @@ def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], mis
     if lacks:
         missing.append(f"{label}: searcher benchmark {name} lacks {', '.join(lacks)}; skipped")
         return
-    rows.append({"run": label, "name": name, **_scalars(info)})
+    searcher = searcher_label(info)
+    rows.append({"run": label, "name": name, **_scalars(info), "searcher": searcher})
     trajs = info.get("trajectories")
     if not isinstance(trajs, list) or not trajs:
         missing.append(f"{label}: searcher benchmark {name} has no trajectories: no curves or dynamics from it")
         return
-    key = {"run": label, "searcher": info["searcher"], "space": info["space"], "dataset": info["dataset"]}
+    key = {"run": label, "searcher": searcher, "space": info["space"], "dataset": info["dataset"]}
     for t in trajs:
         lacks = [k for k in TRAJECTORY_KEYS if k not in t]
         if lacks:
@@ -141,13 +148,14 @@ def _searcher(label: str, bench: Mapping[str, Any], info: Mapping[str, Any], mis
 
 
 def _coverage(frame: pd.DataFrame, what: str, names: Iterable[str]) -> list[str]:
-    """Cases of the full grid (every name seen or registered x every space/dataset seen) that are absent."""
+    """Cases of the full grid (every name registered or seen in a space x every dataset seen) that are absent;
+    a name seen in one space only (a hardware mode exists for TSS alone) is not expected in the other."""
     if frame.empty:
         return [f"no {what} cases in the run(s)"]
     out = []
-    grid = sorted(set(names) | set(frame[what]))
     for space in sorted(frame["space"].unique()):
         sub = frame[frame["space"] == space]
+        grid = sorted(set(names) | set(sub[what]))
         absent_ds = [d for d in DATASETS if d not in set(sub["dataset"])]
         if absent_ds:
             out.append(f"{what} cases on {space}: none for dataset(s) {', '.join(absent_ds)}")
@@ -163,8 +171,9 @@ def _registered(kind: str) -> list[str]:
     """Registered searcher / proxy names, or none when the registry cannot be imported."""
     try:
         if kind == "searcher":
-            from harness.searchers import searcher_names
-            return list(searcher_names())
+            from harness.searchers import get_searcher, searcher_names
+            # a two-objective searcher runs only in a two-objective mode, never as a plain case
+            return [n for n in searcher_names() if len(get_searcher(n).objectives) == 1]
         from harness.proxies import proxy_names
         return list(proxy_names())
     except ImportError:

@@ -4,6 +4,7 @@ budget, the clock and the record; a searcher only proposes archs and learns from
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +27,9 @@ class Searcher(ABC):
     """
 
     name: ClassVar[str]
+    #: What ``tell_objectives`` passes, in order; a searcher that needs latency declares
+    #: ``("valid_acc", "latency_ms")`` and then runs only where the run has a latency objective.
+    objectives: ClassVar[tuple[str, ...]] = ("valid_acc",)
 
     def __init__(self, space: SearchSpace, seed: int, **hparams: Any) -> None:
         known = self.hyperparameters()
@@ -54,6 +58,11 @@ class Searcher(ABC):
     @abstractmethod
     def tell(self, arch: int, valid_acc: float, seconds: float) -> None:
         """The simulated validation accuracy (%) and cost (s; NaN where unknown) of an asked arch."""
+
+    def tell_objectives(self, arch: int, values: Sequence[float], seconds: float) -> None:
+        """Two-objective runs tell (validation accuracy, latency ms); a single-objective searcher searches
+        by accuracy alone, so that it is the baseline a two-objective searcher must beat."""
+        self.tell(arch, values[0], seconds)
 
     @abstractmethod
     def state(self) -> dict[str, Any]:
