@@ -147,7 +147,10 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
     comparisons = baselines.compare(current, stored)
     if baselines.regressions(comparisons):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    return f"compared with {directory}\n{baselines.format_report(comparisons)}"
+    import torch
+
+    note = baselines.torch_version_note(torch.__version__, baselines.stored_torch_versions(directory))
+    return "\n".join(filter(None, [f"compared with {directory}", note, baselines.format_report(comparisons)]))
 
 
 def _report(session: pytest.Session) -> str:
