@@ -1,16 +1,18 @@
-"""What changes with the torch version: cuDNN's IEEE float32 flags (feature check, both sides) and the gate's
-note when the baselines come from another torch."""
+"""What changes with the torch version: cuDNN's IEEE float32 flags and the profiler's event clock (feature
+checks, both sides), and the gate's note when the baselines come from another torch."""
 
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from harness import baselines
 from harness.cli import main
+from harness.meter import peak_traced_bytes
 from harness.proxies._passes import ieee_cudnn
 
 
@@ -75,3 +77,32 @@ def test_gate_command_says_when_the_baselines_come_from_another_torch(tmp_path, 
     assert main(["gate", paths["2.4.1"], "--baselines", store]) == 0  # 5x slower: reported, not failed
     out = capsys.readouterr().out
     assert "torch differs: this run used torch 2.4.1" in out and "slower" in out
+
+
+class _Event:
+    """A profiler ``[memory]`` event as newer torch (``start_ns``) or older torch (``start_us`` only) gives it."""
+
+    def __init__(self, start_us: int, nbytes: int, has_ns: bool):
+        self._us, self._nbytes = start_us, nbytes
+        if has_ns:
+            self.start_ns = lambda: self._us * 1000
+
+    def name(self) -> str:
+        return "[memory]"
+
+    def device_type(self):
+        return torch.autograd.DeviceType.CPU
+
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    def start_us(self) -> int:
+        return self._us
+
+
+@pytest.mark.parametrize("has_ns", [True, False])
+def test_peak_traced_bytes_orders_events_with_either_clock(has_ns):
+    # Recorded out of order: in time order the level goes 100, 300, 50, 250 -> peak 300.
+    events = [_Event(t, n, has_ns) for t, n in [(3, -250), (1, 100), (4, 200), (2, 200)]]
+    prof = SimpleNamespace(profiler=SimpleNamespace(kineto_results=SimpleNamespace(events=lambda: events)))
+    assert peak_traced_bytes(prof) == 300
