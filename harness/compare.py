@@ -6,7 +6,8 @@ Three views, each pairing the runs' cases by their baseline key (:func:`harness.
   larger of the rule's minimum effect and the combined CIs is "beyond noise"; timings are report-only);
 * per-proxy score agreement over the archs both runs scored: *identical* (bit for bit), *close* (every
   relative difference within ``rtol``) or *different*, with the largest relative difference and the Spearman
-  correlation of the two runs' scores (a difference that leaves the ranking alone matters less);
+  correlation of the two runs' scores (a difference that leaves the ranking alone matters less); a relative
+  proxy over two different samples is *incomparable*;
 * per-searcher trajectory agreement: how many runs queried exactly the same archs in the same order.
 """
 
@@ -27,7 +28,9 @@ from harness import baselines
 # float32 scores summed over a batch in another kernel order move by ~1e-7 relative; 1e-5 leaves room for
 # sums of many terms without hiding a changed computation.
 RTOL = 1e-5
-AGREEMENT = ("identical", "close", "different")
+# In order of severity. A relative proxy (vote) scores an arch against the rest of the sample, so its scores
+# of two different samples are incomparable, whatever the torch version.
+AGREEMENT = ("incomparable", "identical", "close", "different")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class ScoreAgreement:
     key: str
     seed: int
     n_archs: int  # archs scored by both runs
-    status: str  # identical | close | different
+    status: str  # one of AGREEMENT
     max_rel_diff: float  # over archs with finite scores in both runs
     nonfinite_mismatch: int  # archs finite in one run and not in the other
     rank_corr: float  # Spearman of the two runs' scores over the archs finite in both
@@ -95,6 +98,16 @@ def agree_scores(key: str, seed: int, archs_a: Sequence[int], scores_a: Sequence
     return ScoreAgreement(key, seed, len(pairs), status, max_rel, mismatch, corr)
 
 
+def _is_relative(proxy: str) -> bool:
+    """Whether a proxy scores archs relative to the sample (a name no longer registered counts as per-arch)."""
+    from harness.proxies import RelativeProxy, get_proxy
+
+    try:
+        return isinstance(get_proxy(proxy), RelativeProxy)
+    except ValueError:
+        return False
+
+
 def score_agreements(run_a: Mapping[str, Any], run_b: Mapping[str, Any], rtol: float = RTOL) -> list[ScoreAgreement]:
     """Every proxy case and seed present in both runs."""
     index_b = {(baselines.case_key(i), i["seed"]): i for i in _suite_entries(run_b["benchmarks"], "proxy")}
@@ -102,7 +115,12 @@ def score_agreements(run_a: Mapping[str, Any], run_b: Mapping[str, Any], rtol: f
     for info in _suite_entries(run_a["benchmarks"], "proxy"):
         key = baselines.case_key(info)
         other = index_b.get((key, info["seed"]))
-        if other is not None:
+        if other is None:
+            continue
+        if set(info["archs"]) != set(other["archs"]) and _is_relative(info["proxy"]):
+            common = len(set(info["archs"]) & set(other["archs"]))
+            out.append(ScoreAgreement(key, info["seed"], common, "incomparable", math.nan, 0, math.nan))
+        else:
             out.append(agree_scores(key, info["seed"], info["archs"], info["scores"], other["archs"],
                                     other["scores"], rtol))
     return sorted(out, key=lambda s: (s.proxy, s.key, s.seed))
@@ -187,12 +205,13 @@ def format_scores(agreements: Sequence[ScoreAgreement], rtol: float = RTOL) -> s
         counts = ", ".join(f"{sum(s.status == st for s in group)} {st}" for st in AGREEMENT
                            if any(s.status == st for s in group))
         rows.append([proxy, len(group), sum(s.n_archs for s in group), counts, f"{worst.max_rel_diff:.3g}",
-                     worst.where if worst.max_rel_diff else "",
-                     sum(s.nonfinite_mismatch for s in group), f"{min(s.rank_corr for s in group):.6f}"])
+                     worst.where if worst.max_rel_diff > 0 else "",
+                     sum(s.nonfinite_mismatch for s in group), f"{np.nanmin([s.rank_corr for s in group]):.6f}"
+                     if any(math.isfinite(s.rank_corr) for s in group) else ""])
     table = tabulate(rows, headers=["proxy", "cases", "archs", "agreement", "max rel diff", "worst case",
                                     "nonfinite mismatch", "min spearman(A,B)"], disable_numparse=True)
     return (f"{table}\nidentical: bit for bit; close: every |A-B|/max(|A|,|B|) <= rtol {rtol:g}; "
-            "different: beyond that")
+            "different: beyond that; incomparable: a relative proxy over two different samples")
 
 
 def format_trajectories(agreements: Sequence[TrajectoryAgreement]) -> str:

@@ -115,3 +115,15 @@ def test_compare_command(tmp_path, capsys):
     assert main(["compare", paths[0], str(tmp_path / "missing.json")]) == 2
     assert "error:" in capsys.readouterr().err
     assert not math.isnan(compare.RTOL)
+
+
+def test_relative_proxy_over_different_samples_is_incomparable():
+    # vote ranks each arch against the rest of its sample: 10 archs and 40 archs give other values.
+    run_a = saved("2.13.0+cpu", [proxy_bench(SCORES, "vote"), proxy_bench(SCORES, "synflow")])
+    run_b = saved("2.4.1", [proxy_bench(SCORES[:10], "vote", archs=ARCHS[:10]),
+                            proxy_bench(SCORES[:10], "synflow", archs=ARCHS[:10])])
+    statuses = {s.proxy: (s.status, s.n_archs) for s in compare.score_agreements(run_a, run_b)}
+    assert statuses == {"vote": ("incomparable", 10), "synflow": ("identical", 10)}
+    assert "incomparable" in compare.format_scores(compare.score_agreements(run_a, run_b))
+    same_sample = compare.score_agreements(run_a, saved("2.4.1", [proxy_bench(SCORES, "vote")]))
+    assert [s.status for s in same_sample] == ["identical"]
