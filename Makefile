@@ -1,4 +1,5 @@
-# The two commands of the README: `make bench` (the default suites) and `make test` (the unit tests).
+# The commands of the README: `make bench` (the default suites), `make test` (the unit tests) and `make tox`
+# (the suites under each torch version).
 # Each sets up .venv on first run: torch 2.13.0 (CPU build) and xautodl without its stale numpy pin.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ export OMP_NUM_THREADS ?= 2
 # shared with other jobs; benchmarks keep the runtime's default (see harness/__init__.py).
 test gate: export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup test bench gate report clean
+.PHONY: setup test bench gate report tox clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,11 @@ report: setup
 
 bench: setup
 	$(PY) -m harness bench --benchmark-save=default
+
+# The default suites under every torch version in tox.ini's env_list, one env after another, niced (the CPU is
+# shared). Not part of `make test`: it installs a torch per env (GBs; README says how long and how much disk).
+tox: setup
+	nice -n 10 $(PY) -m tox $(TOX_ARGS)
 
 clean:
 	rm -rf $(VENV) .benchmarks .pytest_cache

@@ -504,3 +504,24 @@ def write_baselines(directory: str | Path, summaries: Mapping[str, CaseSummary],
         path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         written.append(path)
     return written
+
+
+def stored_torch_versions(directory: str | Path) -> set[str]:
+    """The torch versions the baselines in ``directory`` were recorded under (their ``torch_version``)."""
+    versions = set()
+    for path in Path(directory).glob("*.json"):
+        try:
+            versions.add(json.loads(path.read_text()).get("torch_version"))
+        except (json.JSONDecodeError, AttributeError):
+            continue  # load_baselines names a malformed file
+    return {v for v in versions if v}
+
+
+def torch_version_note(run_torch: str | None, stored: set[str]) -> str:
+    """A line for the gate's report when the run's torch differs from the baselines' (empty when not): quality
+    metrics are still gated, since a torch version must not change them beyond noise; timings never are."""
+    others = sorted(stored - {run_torch})
+    if run_torch is None or not others:
+        return ""
+    return (f"torch differs: this run used torch {run_torch}, the baselines were recorded under torch "
+            f"{', '.join(others)}; quality metrics are gated as usual, timings are report-only (slower/faster)")

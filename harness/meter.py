@@ -89,10 +89,16 @@ def peak_traced_bytes(prof: profile) -> int:
         raise RuntimeError("the memory trace is empty: was another profiler started inside the measured block?")
     events = [e for e in recorded if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU]
     level = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
+    for event in sorted(events, key=_start_ns):
         level += event.nbytes()
         peak = max(peak, level)
     return peak
+
+
+def _start_ns(event: object) -> int:
+    """When a profiler event started. Older torch gives only microseconds (``start_us``): allocations and
+    frees within one microsecond then keep the trace's order."""
+    return event.start_ns() if hasattr(event, "start_ns") else event.start_us() * 1000
 
 
 class TimeLimitExceeded(Exception):

@@ -226,8 +226,11 @@ def _gate(session: pytest.Session, exitstatus: int) -> str:
     strict = config.getoption("baseline_strict") or _pytest_strict(config)
     if baselines.failures(comparisons, strict=strict):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    import torch
+
     report = baselines.format_report(comparisons, verbose=config.getoption("verbose") > 0, strict=strict)
-    return f"compared with {directory}\n{report}"
+    note = baselines.torch_version_note(torch.__version__, baselines.stored_torch_versions(directory))
+    return "\n".join(filter(None, [f"compared with {directory}", note, report]))
 
 
 def _pytest_strict(config: pytest.Config) -> bool:

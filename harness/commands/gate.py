@@ -48,5 +48,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(written)} baseline(s) to {args.baselines}")
         return 0
     comparisons = baselines.compare(current, baselines.load_baselines(args.baselines))
+    run_torch = saved.get("machine_info", {}).get("torch_version")
+    note = baselines.torch_version_note(run_torch, baselines.stored_torch_versions(args.baselines))
+    if note:
+        print(note)
     print(baselines.format_report(comparisons, verbose=args.verbose, strict=args.strict))
     return 1 if baselines.failures(comparisons, strict=args.strict) else 0

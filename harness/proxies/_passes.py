@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from inspect import signature
 from typing import Any
 
 import torch
@@ -128,8 +129,9 @@ def ieee_cudnn(device: torch.device) -> AbstractContextManager:
     varying order, either of which would move GraSP-like sums of cancelling terms between devices and runs."""
     if device.type != "cuda":
         return nullcontext()
-    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False,
-                                      fp32_precision="ieee")
+    # Newer torch sets float32 precision through fp32_precision; older versions know only allow_tf32.
+    ieee = {"fp32_precision": "ieee"} if "fp32_precision" in signature(torch.backends.cudnn.flags).parameters else {}
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False, **ieee)
 
 
 @contextmanager
