@@ -17,20 +17,13 @@ from harness.registry import Origin, RegistryError, parts_of
 from harness.searchers import REGISTRY as SEARCHERS
 
 
-def parse_plugins(spec: str | Sequence[str] | None) -> tuple[str, ...]:
-    """A comma list (or a sequence) of plugin module names and ``.py`` paths, order kept."""
-    if spec is None:
-        return ()
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    return tuple(dict.fromkeys(s.strip() for s in items if s and s.strip()))
-
-
-def load_plugins(spec: str | Sequence[str] | None) -> list[str]:
-    """Import each plugin and register its proxies (``PROXY`` / ``PROXIES``) and searchers (``SEARCHER`` /
+def load_plugins(plugins: Sequence[str]) -> list[str]:
+    """Import each plugin (a module name or a ``.py`` path; ``suite_config.parse_plugins`` reads the option)
+    and register its proxies (``PROXY`` / ``PROXIES``) and searchers (``SEARCHER`` /
     ``SEARCHERS``); returns the names registered. A plugin that cannot be imported, or defines no part, is a
     RegistryError naming it."""
     names = []
-    for item in parse_plugins(spec):
+    for item in plugins:
         module, origin = _import(item)
         found = parts_of(module, "PROXY") + parts_of(module, "SEARCHER")
         if not found:

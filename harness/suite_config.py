@@ -90,12 +90,9 @@ def parse_plugins(string: str) -> tuple[str, ...]:
 
 
 def parse_timeout(string: str) -> float:
-    """A time limit in seconds: a finite number > 0."""
-    try:
-        value = float(string)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {string!r}") from None
-    if not (math.isfinite(value) and value > 0):
+    """A time limit: seconds > 0."""
+    value = parse_seconds(string)
+    if value == 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {string!r}")
     return value
 
@@ -156,7 +153,7 @@ def parse_seconds(string: str) -> float:
         value = float(string)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds (a number >= 0), got {string!r}") from None
-    if not (value >= 0 and value != float("inf")):
+    if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected seconds (a finite number >= 0), got {string!r}")
     return value
 

@@ -62,9 +62,9 @@ def test_a_plugin_file_registers_proxies_and_searchers(fresh, tmp_path):
         PROXIES = [Proxy.from_function("n_weights", weights, mode=None)]
         SEARCHER = Greedy
     """)
-    assert load_plugins(str(path)) == ["n_weights", "greedy-random"]
+    assert load_plugins([str(path)]) == ["n_weights", "greedy-random"]
     assert "n_weights" in proxy_names() and get_searcher("greedy-random").name == "greedy-random"
-    assert load_plugins([str(path)]) == ["n_weights", "greedy-random"]  # the same file twice is one plugin
+    assert load_plugins([str(path)]) == ["n_weights", "greedy-random"]  # loading it again registers nothing twice
     origin = PROXIES.origin("n_weights")
     assert origin.source.startswith("plugin file") and origin.version.startswith(harness.__version__ + "+sha256.")
 
@@ -73,12 +73,12 @@ def test_a_changed_plugin_file_is_a_new_version(fresh, tmp_path, monkeypatch):
     body = "from harness.proxies import Proxy\nPROXY = Proxy.from_function('c', lambda *a: {v}, mode=None)\n"
     path = tmp_path / "c.py"
     path.write_text(body.format(v=1.0))
-    load_plugins(str(path))
+    load_plugins([str(path)])
     before = PROXIES.origin("c").version
     for attr, value in (("_parts", {}), ("_origins", {}), ("_discovered", False)):
         monkeypatch.setattr(PROXIES, attr, value)
     path.write_text(body.format(v=2.0))
-    load_plugins(str(path))
+    load_plugins([str(path)])
     assert PROXIES.origin("c").version != before
 
 
@@ -92,14 +92,14 @@ def test_a_changed_plugin_file_is_a_new_version(fresh, tmp_path, monkeypatch):
 ])
 def test_bad_plugins_are_clear_errors(fresh, tmp_path, body, message):
     with pytest.raises(RegistryError, match=message):
-        load_plugins(str(plugin_file(tmp_path, "bad", body)))
+        load_plugins([str(plugin_file(tmp_path, "bad", body))])
 
 
 def test_a_missing_plugin_is_named(fresh):
     with pytest.raises(RegistryError, match="no_such_plugin_module"):
-        load_plugins("no_such_plugin_module")
+        load_plugins(["no_such_plugin_module"])
     with pytest.raises(RegistryError, match="not found"):
-        load_plugins("./nowhere.py")
+        load_plugins(["./nowhere.py"])
 
 
 def test_entry_points_load_skip_broken_ones_and_check_names(monkeypatch, recwarn):
@@ -146,7 +146,7 @@ def test_failing_proxies_score_nan_with_the_reason_and_the_rest_go_on(fresh, tmp
         PROXIES = [Proxy.from_function("raises", raises), Proxy.from_function("text", text),
                    Proxy.from_function("slow", slow)]
     """)
-    load_plugins(str(path))
+    load_plugins([str(path)])
     failures: list[Failure] = []
     names = ["raises", "text", "slow", "synflow"]
     values = score_all(tss_oracle.space, 11, names, "cifar10", cifar10_batch, failures=failures, time_limit_s=5)

@@ -15,13 +15,14 @@ import argparse
 from harness.plugins import load_plugins
 from harness.report import write_report
 from harness.runs import run_path
+from harness.suite_config import parse_plugins
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN.json",
                         help="saved run files, or folders (their newest run is used)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for README.md and the figures")
-    parser.add_argument("--plugins", default=None, metavar="MODULES",
+    parser.add_argument("--plugins", default=(), metavar="MODULES", type=parse_plugins,
                         help="modules / .py files of your own proxies and searchers, so the report knows them")
 
 

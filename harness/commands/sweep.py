@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from harness.spaces import SPACES
-from harness.suite_config import parse_data_dir, parse_scheduler, parse_store_path
+from harness.suite_config import parse_data_dir, parse_plugins, parse_scheduler, parse_store_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local worker processes (default: one per core); ignored with --scheduler")
     parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", type=parse_scheduler,
                         help="address of a Dask distributed scheduler to run the work on")
-    parser.add_argument("--plugins", default=None, metavar="MODULES",
+    parser.add_argument("--plugins", default=(), metavar="MODULES", type=parse_plugins,
                         help="your own proxies: comma list of module names or .py files (workers load them too)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here: `python -m harness --help` loads every command module and should stay quick
     from harness.bench import load_oracle
     from harness.images import load_batch
-    from harness.plugins import load_plugins, parse_plugins
+    from harness.plugins import load_plugins
     from harness.store import ResultStore
     from harness.sweep import Sweep, local_workers, parse_archs, parse_proxies, run_sweep
 
@@ -71,13 +71,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if not args.scheduler:  # local processes (open_executor reads an empty address the same way)
         local_workers(args.workers)
-    plugins = parse_plugins(args.plugins)
-    load_plugins(plugins)
+    load_plugins(args.plugins)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
     datasets = _datasets(args.dataset)
-    sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device, plugins=plugins),
+    sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device, plugins=args.plugins),
                load_batch(d, args.batch_size, args.seed, args.data, args.images_dir)) for d in datasets]
     with ResultStore(args.store) as store:
         for sweep, batch in sweeps:
