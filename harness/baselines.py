@@ -31,6 +31,7 @@ from harness.errors import InputError
 from harness.metrics.estimate import Estimate, mean_ci
 from harness.metrics.rank import rank_metrics
 from harness.metrics.regret import regret_at, regret_auc
+from harness.protocol import NATS
 from harness.runner import Trajectory
 from harness.runs import read_json
 
@@ -63,7 +64,8 @@ _SEED_SUFFIX = re.compile(r"\s*\(seed \d+\)$")
 # Which seeds ran is noise the gate's intervals account for; how many ran is scale (n_seeds).
 COMPARABLE = {"proxy": ("n_archs", "n_seeds", "batch_size", "image_source", "protocol"),
               "searcher": ("runs", "n_seeds", "budget", "budget_kind", "reported_metric", "protocol")}
-DEFAULT_PROTOCOL = "nats"
+# The scoring protocol (harness.protocol) as name and parameters; records from before protocols were nats.
+DEFAULT_PROTOCOL = NATS.key
 # Scale fields that older records and baselines lack, read as the value every run had then.
 SCALE_DEFAULTS = {"batch_size": 64, "protocol": DEFAULT_PROTOCOL}  # of baselines recorded without them
 
@@ -106,7 +108,8 @@ def _json_float(value: float) -> float | None:
 
 def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, archs: Sequence[int],
                  scores: Sequence[float], accuracies: Sequence[float], image_source: str, reported_metric: str,
-                 *, batch_size: int, seconds_per_arch: float = math.nan, peak_mem_bytes: int = 0,
+                 *, batch_size: int, protocol: str = DEFAULT_PROTOCOL, seconds_per_arch: float = math.nan,
+                 peak_mem_bytes: int = 0,
                  n_boot: int = 1000, errors: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The record of one proxy case: rank metrics (bootstrap CIs, seeded by ``seed``) of ``scores``
     against ``accuracies`` over ``archs``, plus the raw values so a report can recompute anything, and the
@@ -114,7 +117,7 @@ def proxy_record(proxy: str, space: str, dataset: str, device: str, seed: int, a
     ranks = rank_metrics(scores, accuracies, n_boot=n_boot, seed=seed)
     info: dict[str, Any] = {
         "kind": "proxy", "proxy": proxy, "space": space, "dataset": dataset, "device": device, "seed": int(seed),
-        "n_archs": len(archs), "batch_size": int(batch_size), "image_source": image_source,
+        "n_archs": len(archs), "batch_size": int(batch_size), "image_source": image_source, "protocol": protocol,
         "reported_metric": reported_metric,
         "n_nonfinite": int(ranks["n_nonfinite"])}
     for name in RANK_METRICS:
@@ -205,6 +208,9 @@ def case_key(info: Mapping[str, Any]) -> str:
     else:
         raise ValueError(f"unknown benchmark kind {kind!r} in extra_info; valid kinds: proxy, searcher")
     key = "/".join([kind, *(_field(info, p, str) for p in parts)])
+    if kind == "proxy":  # a non-default scoring protocol is another case (its own baseline file)
+        protocol = _field(info, "protocol", str, DEFAULT_PROTOCOL).split(" ", 1)[0]
+        return key + ("" if protocol == NATS.name else f"/{protocol}")
     return key + (f"/{info['mode']}" if kind == "searcher" and info.get("mode") else "")
 
 

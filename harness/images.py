@@ -1,4 +1,7 @@
-"""One minibatch of real images per dataset, normalised the way NATS-Bench trained (its mean/std).
+"""Minibatches of real images per dataset, drawn, augmented and normalised as the scoring protocol says
+(``harness.protocol``; by default one seeded batch, normalised the way NATS-Bench trained, its mean/std).
+A protocol with per-arch draws scores each arch on its own batch (``Batch.for_arch``), drawn with a seed of
+(seed, arch index) from the same images, and augmented with the training transform where it says so.
 
 Where images come from (``Batch.source`` records it for every batch):
 
@@ -25,6 +28,8 @@ array and label lists, and nothing else may load.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pickle
 import warnings
@@ -40,12 +45,23 @@ import torch
 from harness.bench.datasets import NUM_CLASSES, check_dataset
 from harness.config import data_file
 from harness.errors import DataNotFoundError, DegenerateWarning, ForbiddenGlobalError, check_seed
+from harness.protocol import NATS, Protocol
 
-# NATS-Bench's normalisation (xautodl.datasets.get_dataset_with_transform), in 0..255 units.
+_IMAGENET16 = ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09))
+# Per-dataset mean / std in 0..255 units, by whose transforms: NATS-Bench's (xautodl.datasets.
+# get_dataset_with_transform), zero-cost-nas's (foresight/dataset.py: one pair for both CIFARs), NASLib's
+# (naslib/utils: DARTS's CIFAR-10 pair, its own CIFAR-100 pair).
 MEAN_STD = {
-    "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
-    "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
-    "ImageNet16-120": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
+    "nats": {"cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
+             "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
+             "ImageNet16-120": _IMAGENET16},
+    "zero-cost-nas": {"cifar10": ((0.4914 * 255, 0.4822 * 255, 0.4465 * 255), (0.2023 * 255, 0.1994 * 255, 0.2010 * 255)),
+                      "cifar100": ((0.4914 * 255, 0.4822 * 255, 0.4465 * 255), (0.2023 * 255, 0.1994 * 255, 0.2010 * 255)),
+                      "ImageNet16-120": _IMAGENET16},
+    "naslib": {"cifar10": ((0.49139968 * 255, 0.48215827 * 255, 0.44653124 * 255),
+                           (0.24703233 * 255, 0.24348505 * 255, 0.26158768 * 255)),
+               "cifar100": ((0.5071 * 255, 0.4867 * 255, 0.4408 * 255), (0.2675 * 255, 0.2565 * 255, 0.2761 * 255)),
+               "ImageNet16-120": _IMAGENET16},
 }
 CIFAR10_SAMPLE = "images/cifar10-train-2000.npz"
 SAMPLES_20 = "images/samples-20.npz"
@@ -55,51 +71,105 @@ FILLER_LABEL_STEP = {"cifar100": 10, "ImageNet16-120": 12}
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised NCHW float32 inputs, int64 targets, where they came from, and the dataset whose
-    normalisation, image size and labels they carry (a network of another dataset refuses them)."""
+    """Normalised NCHW float32 inputs, int64 targets, where they came from, the dataset whose normalisation,
+    image size and labels they carry (a network of another dataset refuses them), and the protocol that drew
+    them with what it needs to draw another arch's batch."""
 
     inputs: torch.Tensor
     targets: torch.Tensor
     source: str
     dataset: str
+    protocol: Protocol = NATS
+    seed: int = 0
+    data: Path | None = None
+    images_dir: Path | None = None
 
     def to(self, device: str | torch.device) -> Batch:
         return replace(self, inputs=self.inputs.to(device), targets=self.targets.to(device))
+
+    def for_arch(self, index: int) -> Batch:
+        """The batch arch ``index`` is scored on: this one, or under a per-arch protocol a fresh draw (on
+        this batch's device) with a seed of (seed, index)."""
+        if self.protocol.batch_draw == "fixed":
+            return self
+        drawn = _draw(self.dataset, len(self), arch_batch_seed(self.seed, index), self.data, self.images_dir,
+                      self.protocol)
+        return replace(drawn, seed=self.seed).to(self.inputs.device)
 
     def __len__(self) -> int:
         return int(self.targets.shape[0])
 
 
-def load_batch(dataset: str, batch_size: int = 64, seed: int = 0,
+def arch_batch_seed(seed: int, index: int) -> int:
+    """A process-independent 63-bit seed of arch ``index``'s own draw (per-arch protocols)."""
+    digest = hashlib.sha256(f"batch:{int(seed)}:{int(index)}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def load_batch(dataset: str, batch_size: int | None = None, seed: int = 0,
                data: str | os.PathLike[str] | None = None,
-               images_dir: str | os.PathLike[str] | None = None) -> Batch:
-    """``batch_size`` images for ``dataset``, drawn with ``seed``; see the module docstring for sources."""
+               images_dir: str | os.PathLike[str] | None = None, protocol: Protocol = NATS) -> Batch:
+    """``batch_size`` (default: the protocol's) images for ``dataset``, drawn with ``seed``, as ``protocol``
+    draws them; see the module docstring for sources. A per-arch protocol's archs each get their own draw
+    from this batch (``Batch.for_arch``)."""
     check_dataset(dataset)
     check_seed(seed)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    protocol = protocol.with_batch_size(batch_size)
+    data = None if data is None else Path(data)
+    images_dir = None if images_dir is None else Path(images_dir).expanduser().resolve()
+    batch = _draw(dataset, protocol.batch_size, seed, data, images_dir, protocol)
+    if len(batch) == 1:
+        warnings.warn(f"a {dataset} batch of one image: proxies that compare images (jacob_cov, epe_nas, nwot) "
+                      "have nothing to compare; use a batch size of at least 2", DegenerateWarning, stacklevel=2)
+    elif (batch.inputs == batch.inputs[:1]).all():
+        warnings.warn(f"every image of the {dataset} batch is the same ({batch.source}): proxies that read the "
+                      "data (jacob_cov, epe_nas, nwot, ...) cannot tell archs apart on it", DegenerateWarning,
+                      stacklevel=2)
+    if protocol.batch_draw == "per-arch":
+        drawn = batch.source.rsplit(" (seed", 1)[0]
+        batch = replace(batch, source=f"per-arch draws: {drawn} (seed {seed})")
+    return batch
+
+
+def _draw(dataset: str, batch_size: int, seed: int, data: Path | None, images_dir: Path | None,
+          protocol: Protocol) -> Batch:
     rng = np.random.default_rng(seed)
     if images_dir is not None:
-        # absolute: the source names the folder, and the source is part of a stored score's key
-        images, labels, source = _from_user_files(dataset, Path(images_dir).expanduser().resolve(), batch_size,
-                                                  rng)
+        # absolute (load_batch resolves it): the source names the folder, and the source is part of a
+        # stored score's key
+        images, labels, source = _from_user_files(dataset, images_dir, batch_size, rng)
     elif dataset == "cifar10":
         images, labels, source = _cifar10_sample(batch_size, rng, data)
     else:
         images, labels, source = _stand_in(dataset, batch_size, rng, data)
-    if len(images) == 1:
-        warnings.warn(f"a {dataset} batch of one image: proxies that compare images (jacob_cov, epe_nas, nwot) "
-                      "have nothing to compare; use a batch size of at least 2", DegenerateWarning, stacklevel=2)
-    elif (images == images[:1]).all():
-        warnings.warn(f"every image of the {dataset} batch is the same ({source}): proxies that read the data "
-                      "(jacob_cov, epe_nas, nwot, ...) cannot tell archs apart on it", DegenerateWarning, stacklevel=2)
-    return Batch(_normalise(images, dataset), torch.as_tensor(labels, dtype=torch.int64),
-                 f"{source} (seed {seed})", dataset)
+    if protocol.augment:
+        images = augment(images, rng)
+        source += ", random crop + flip"
+    if protocol.normalisation != "nats":
+        source += f", {protocol.normalisation} mean/std"
+    return Batch(_normalise(images, dataset, protocol.normalisation), torch.as_tensor(labels, dtype=torch.int64),
+                 f"{source} (seed {seed})", dataset, protocol, seed, data, images_dir)
 
 
-def _normalise(images: np.ndarray, dataset: str) -> torch.Tensor:
-    """uint8 NHWC -> float32 NCHW, (x - mean) / std as NATS-Bench's transforms do."""
-    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in MEAN_STD[dataset])
+def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The CIFAR / ImageNet16 training transform on uint8 NHWC images: a random crop of the image padded with
+    zeros (4 px at 32 px, 2 px at 16 px, torchvision's RandomCrop(padding=...)), then a horizontal flip with
+    probability 1/2."""
+    n, h, w, _ = images.shape
+    pad = h // 8
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    ys, xs = rng.integers(0, 2 * pad + 1, n), rng.integers(0, 2 * pad + 1, n)
+    out = np.stack([padded[i, y:y + h, x:x + w] for i, (y, x) in enumerate(zip(ys, xs))])
+    flip = rng.random(n) < 0.5
+    out[flip] = out[flip, :, ::-1]
+    return out
+
+
+def _normalise(images: np.ndarray, dataset: str, normalisation: str = "nats") -> torch.Tensor:
+    """uint8 NHWC -> float32 NCHW, (x - mean) / std with the protocol's mean / std."""
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in MEAN_STD[normalisation][dataset])
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
     return ((x - mean) / std).contiguous()
 
@@ -110,11 +180,20 @@ def _choose(n_available: int, k: int, rng: np.random.Generator, what: str) -> np
     return rng.choice(n_available, size=k, replace=False)
 
 
-def _npz(relative: str, data, images_key: str, labels_key: str, side: int,
+def _npz(relative: str, data: Path | None, images_key: str, labels_key: str, side: int,
          classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Images (uint8 NHWC, ``side`` x ``side``) and integer labels in 0..classes-1 of an archive under the
-    data root, checked, with an error naming the file when it is unreadable or not what the harness expects."""
+    data root, checked, with an error naming the file when it is unreadable or not what the harness expects.
+    Read once per process and file version (per-arch protocols draw from it for every arch)."""
     path = data_file(relative, data)
+    stat = path.stat()
+    return _read_npz(path, stat.st_mtime_ns, stat.st_size, images_key, labels_key, side, classes)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_npz(path: Path, _mtime_ns: int, _size: int, images_key: str, labels_key: str, side: int,
+              classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_npz`` of one file version; the arrays are read-only, as they are shared."""
     unreadable = f"image archive {path} is unreadable ({{}}); restore the data folder's copy"
     try:
         archive = np.load(path, allow_pickle=False)
@@ -134,7 +213,9 @@ def _npz(relative: str, data, images_key: str, labels_key: str, side: int,
         raise DataNotFoundError(f"image archive {path}: expected uint8 {images_key!r} of shape (N, {side}, "
                                 f"{side}, 3) and integer {labels_key!r} of shape (N,) in 0..{classes - 1}; "
                                 f"found {found}")
-    return images, labels.astype(np.int64)
+    labels = labels.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
 
 
 def _cifar10_sample(k: int, rng: np.random.Generator, data) -> tuple[np.ndarray, np.ndarray, str]:

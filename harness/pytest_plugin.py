@@ -56,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the warm-up proxy's cost per arch, e.g. measured on a GPU (default: measured on CPU)")
     group.addoption("--free-proxy", dest="suite_free_proxy", action="store_true", default=None,
                     help="report the warm-up proxy's cost apart instead of charging it to the search budget")
+    group.addoption("--protocol", dest="suite_protocol", type=sc.parse_protocol, metavar="NAME", default=None,
+                    help="scoring protocol of the proxy cases: nats (default: NATS-Bench's networks), zc2021 "
+                         "(Abdelfattah et al. 2021) or suitezero (NAS-Bench-Suite-Zero); see docs/protocols.md")
     group.addoption("--data", dest="suite_data", type=sc.parse_data_dir, metavar="PATH",
                     help="benchmark data root (default: $HARNESS_DATA_DIR)")
     group.addoption("--images-dir", dest="suite_images_dir", type=sc.parse_data_dir, metavar="PATH",
@@ -147,6 +150,7 @@ def _check_inputs(suite: sc.SuiteConfig) -> dict[str, Any]:
     store is one usage error naming it, not a failure per case. Returns the oracles, which the suites reuse."""
     from harness.bench import load_oracle
     from harness.images import load_batch
+    from harness.protocol import get_protocol
     from harness.store import ResultStore
 
     data_dir(suite.data)
@@ -154,7 +158,8 @@ def _check_inputs(suite: sc.SuiteConfig) -> dict[str, Any]:
                for space in dict.fromkeys(suite.proxy_spaces + suite.searcher_spaces)}
     if suite.proxies:
         for dataset in suite.datasets:
-            load_batch(dataset, suite.batch_size, suite.seeds[0], data=suite.data, images_dir=suite.images_dir)
+            load_batch(dataset, suite.batch_size, suite.seeds[0], data=suite.data, images_dir=suite.images_dir,
+                       protocol=get_protocol(suite.protocol))
     if suite.store is not None:
         ResultStore(suite.store).close()
     return oracles

@@ -1,7 +1,8 @@
 """Scoring archs with zero-cost proxies: one proxy with its cost (time, peak memory), several with shared
 passes, and relative proxies (vote) over a batch of archs.
 
-Nets are built fresh from (arch, seed) on every call (``harness.networks``), so a score is reproducible.
+Nets are built fresh from (arch, seed) on every call (``harness.networks``), so a score is reproducible; the
+batch's protocol (``Batch.protocol``) says how the net is built and which images each arch sees.
 On CUDA out-of-memory the batch is split into more chunks and the passes accumulate over them, as
 zero-cost-nas's ``find_measures`` does (``split_data``).
 """
@@ -47,11 +48,11 @@ def score(proxy_name: str, space: SearchSpace, arch: Arch, dataset: str, batch: 
     On CPU, ``time`` and ``memory`` exclude each other (tracing allocations slows the code)."""
     proxy = _per_arch(proxy_name)
     dev = check_device(device)
-    data = _for_dataset(batch, dataset).to(dev)
+    data = _for_dataset(batch, dataset).for_arch(space.index(arch)).to(dev)
     with Meter(dev, time, memory) as meter:
         if not include_build:
             meter.pause()
-        net = build_network(space, arch, dataset, seed, dev)
+        net = build_network(space, arch, dataset, seed, dev, batch.protocol)
         meter.resume()
         value = _split_on_oom(lambda split: proxy(net, data.inputs, data.targets, F.cross_entropy, split),
                               len(data), dev, meter.restart_memory)
@@ -77,9 +78,9 @@ def score_all(space: SearchSpace, arch: Arch, proxies: Sequence[str], dataset: s
     """
     chosen = {name: _per_arch(name) for name in _names(proxies)}
     dev = check_device(device)
-    data = _for_dataset(batch, dataset).to(dev)
     index = space.index(arch)
-    net = build_network(space, index, dataset, seed, dev)
+    data = _for_dataset(batch, dataset).for_arch(index).to(dev)
+    net = build_network(space, index, dataset, seed, dev, batch.protocol)
     needs = set().union(*(p.needs for p in chosen.values())) if chosen else set()
 
     def run(split: int) -> tuple[dict[str, float], list[Failure]]:

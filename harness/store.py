@@ -1,7 +1,7 @@
 """A cache of proxy scores in one SQLite file, so that full-space sweeps resume and suites reuse them.
 
 A score is keyed by everything that can change its value (``ScoreKey``: proxy, space, dataset, batch size,
-image source, seed, device, dtype, torch and harness versions) plus the arch index; a key that differs in any
+image source, seed, device, dtype, torch and harness versions, scoring protocol) plus the arch index; a key that differs in any
 part is a different entry, so a store never hands back a score computed under other conditions. Scores are
 written once (``INSERT OR IGNORE`` on the unique key) and never overwritten; ``computed_at`` records when.
 
@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Self
 
 import harness
+from harness.protocol import NATS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added the protocol column; a version-1 file is migrated in place (its scores: nats)
 APPLICATION = "nasbench-harness result store"
 BUSY_TIMEOUT_MS = 60_000
 _CHUNK = 500  # archs per IN (...) query, well under SQLite's bound-parameter limit
@@ -35,9 +36,9 @@ CREATE TABLE score_keys (
     id INTEGER PRIMARY KEY,
     proxy TEXT NOT NULL, space TEXT NOT NULL, dataset TEXT NOT NULL, batch_size INTEGER NOT NULL,
     image_source TEXT NOT NULL, seed INTEGER NOT NULL, device TEXT NOT NULL, dtype TEXT NOT NULL,
-    torch_version TEXT NOT NULL, harness_version TEXT NOT NULL,
+    torch_version TEXT NOT NULL, harness_version TEXT NOT NULL, protocol TEXT NOT NULL,
     UNIQUE (proxy, space, dataset, batch_size, image_source, seed, device, dtype, torch_version,
-            harness_version)
+            harness_version, protocol)
 );
 CREATE TABLE scores (
     key_id INTEGER NOT NULL REFERENCES score_keys (id),
@@ -75,16 +76,18 @@ class ScoreKey:
     dtype: str = "float32"
     torch_version: str = field(default_factory=_torch_version)
     harness_version: str = harness.__version__
+    protocol: str = NATS.key  #: ``Protocol.key``: its name and parameters
 
     @classmethod
     def for_batch(cls, proxy: str, space: str, dataset: str, batch, seed: int = 0,
                   device: str = "cpu", code_version: str = harness.__version__) -> ScoreKey:
-        """The key of scores computed on ``batch`` (a ``harness.images.Batch``): its real size, source and
-        dtype, so that a short or differently typed batch never shares entries with the usual one.
+        """The key of scores computed on ``batch`` (a ``harness.images.Batch``): its real size, source, dtype
+        and protocol, so that a short or differently typed batch never shares entries with the usual one.
         ``code_version`` is the version of the code computing the proxy (a plugin's includes its own)."""
         return cls(proxy=proxy, space=space, dataset=dataset, batch_size=int(batch.inputs.shape[0]),
                    image_source=str(batch.source), seed=int(seed), device=str(device),
-                   dtype=str(batch.inputs.dtype).removeprefix("torch."), harness_version=code_version)
+                   dtype=str(batch.inputs.dtype).removeprefix("torch."), harness_version=code_version,
+                   protocol=batch.protocol.key)
 
 
 _KEY_COLUMNS = tuple(f.name for f in fields(ScoreKey))
@@ -145,9 +148,25 @@ class ResultStore:
             if meta.get("application") != APPLICATION:
                 raise StoreError(f"{self.path} is an SQLite file but not a {APPLICATION} "
                                  f"(tables: {', '.join(sorted(tables))}); use another store file")
+            if meta.get("schema_version") == "1":
+                self._migrate_from_1()
+                return
             if meta.get("schema_version") != str(SCHEMA_VERSION):
                 raise StoreError(f"result store {self.path} has schema version {meta.get('schema_version')}, "
                                  f"this harness reads version {SCHEMA_VERSION}; use a new store file")
+
+    def _migrate_from_1(self) -> None:
+        """Version 1 had no protocol column: every score in it was computed under ``nats`` (the only protocol
+        then), so its keys get ``NATS.key`` and every score stays reusable (inside the open transaction)."""
+        # new table first, then drop and rename: renaming the old one would rewrite scores' REFERENCES to it
+        keys_table = next(st for st in _SCHEMA.split(";") if "CREATE TABLE score_keys" in st)
+        self._conn.execute(keys_table.replace("score_keys", "score_keys_v2", 1))
+        old_columns = ", ".join(c for c in _KEY_COLUMNS if c != "protocol")
+        self._conn.execute(f"INSERT INTO score_keys_v2 (id, {old_columns}, protocol) "
+                           f"SELECT id, {old_columns}, ? FROM score_keys", (NATS.key,))
+        self._conn.execute("DROP TABLE score_keys")
+        self._conn.execute("ALTER TABLE score_keys_v2 RENAME TO score_keys")
+        self._conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _transaction(self, immediate: bool = False):
         return _Transaction(self._conn, immediate)

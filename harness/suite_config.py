@@ -43,7 +43,8 @@ class SuiteConfig:
     warmup: str  # zero-cost warm-up TSS searcher cases, 'PROXY:N' over the proxies' fixed sample ('': none)
     proxy_seconds: float | None = None  # the warm-up proxy's cost per arch (None: measured on CPU)
     free_proxy: bool = False  # report the warm-up proxy's cost apart instead of charging it
-    batch_size: int = 64
+    protocol: str = "nats"  # the scoring protocol (harness.protocol)
+    batch_size: int | None = None  # None: the protocol's
     timing_rounds: int = 5  # pytest-benchmark rounds of one proxy on one network
     data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
     images_dir: Path | None = None  # the user's own CIFAR / ImageNet16 files (None: the data root's images)
@@ -67,7 +68,7 @@ OPTION_FIELDS = {"suite_proxies": "proxies", "suite_searchers": "searchers", "su
                  "suite_proxy_timeout": "proxy_timeout_s",
                  "suite_latency_limit": "latency_limit", "suite_pareto_device": "pareto_device",
                  "suite_warmup": "warmup", "suite_proxy_seconds": "proxy_seconds",
-                 "suite_free_proxy": "free_proxy"}
+                 "suite_free_proxy": "free_proxy", "suite_protocol": "protocol"}
 NONE = "none"  # turns an optional case family off
 
 
@@ -95,6 +96,16 @@ def parse_timeout(string: str) -> float:
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {string!r}")
     return value
+
+
+def parse_protocol(string: str) -> str:
+    """A scoring protocol's name (``harness.protocol``: nats, zc2021, suitezero)."""
+    from harness.protocol import get_protocol
+
+    try:
+        return get_protocol(string.strip()).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_positive_int(string: str) -> int:
@@ -227,6 +238,10 @@ def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full
     for space_cls in SPACE_CLASSES.values():
         if space_cls.name in cfg.proxy_spaces and cfg.archs > space_cls.space_size():
             raise ValueError(f"--archs {cfg.archs}: {space_cls.name} has {space_cls.space_size()} archs")
+    from harness.protocol import get_protocol
+
+    for space_name in cfg.proxy_spaces:
+        get_protocol(cfg.protocol).check_space(space_name)
     if cfg.warmup:
         proxy, _, count = cfg.warmup.partition(":")
         if proxy not in valid["proxies"]:

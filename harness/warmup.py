@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.protocol import DEFAULT as DEFAULT_PROTOCOL
+
 from harness.spaces import SearchSpace
 
 # Separates the warm-up's draw of N archs from the searcher's own stream of the same seed.
@@ -49,6 +51,7 @@ class ProxyPool:
     seconds_per_arch: float
     cost_source: str  # e.g. 'cpu, measured over 5 archs' or 'cuda, given'
     score_more: Any = field(default=None, repr=False)  # Callable[[list[int]], Sequence[float]] | None
+    protocol: str = "nats"  # the scoring protocol's name (harness.protocol)
 
     @classmethod
     def compute(cls, space: SearchSpace, dataset: str, proxy: str, archs: Sequence[int], batch, seed: int = 0,
@@ -78,7 +81,7 @@ class ProxyPool:
         if not (math.isfinite(seconds_per_arch) and seconds_per_arch >= 0):
             raise ValueError(f"proxy seconds per arch must be a finite number >= 0, got {seconds_per_arch}")
         return cls(proxy, dataset, dict(zip((int(a) for a in archs), values, strict=True)),
-                   float(seconds_per_arch), source, more if score_more else None)
+                   float(seconds_per_arch), source, more if score_more else None, batch.protocol.name)
 
     def lookup(self, archs: Sequence[int]) -> np.ndarray:
         """Scores of ``archs``, scoring the ones outside the pool (an error where the pool cannot)."""
@@ -105,7 +108,8 @@ class WarmStart:
     @property
     def mode(self) -> str:
         parts = [f"warm-{self.pool.proxy}-{self.n}" if self.n else "", f"guided-{self.pool.proxy}" if self.guide
-                 else "", "free" if self.free else ""]
+                 else "", "free" if self.free else "", "" if self.pool.protocol == DEFAULT_PROTOCOL
+                 else self.pool.protocol]
         return "-".join(p for p in parts if p)
 
     def check(self, space_size: int, budget: float, timed: bool) -> None:

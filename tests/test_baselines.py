@@ -14,6 +14,7 @@ import pytest
 from harness import baselines
 from harness.baselines import Estimate, proxy_record, searcher_record
 from harness.cli import main
+from harness.protocol import NATS
 from harness.runner import run_search
 from harness.runs import load_run
 
@@ -235,7 +236,7 @@ def test_old_baselines_without_batch_size_and_protocol_read_as_the_defaults():
     metrics = {"spearman": Estimate(0.7, 0.65, 0.75)}
     old = {key: baselines.CaseSummary(key, "proxy", metrics, {"n_archs": 50, "seeds": [0], "image_source": "s"})}
     now = {key: baselines.CaseSummary(key, "proxy", metrics, {"n_archs": 50, "seeds": [0], "image_source": "s",
-                                                              "batch_size": 64, "protocol": "nats"})}
+                                                              "batch_size": 64, "protocol": NATS.key})}
     assert [c.status for c in baselines.compare(now, old)] == ["unchanged"]
 
 

@@ -86,7 +86,7 @@ def test_cifar100_stand_in_uses_the_real_cifar100_images(data_root):
     assert set(small.targets.tolist()) <= set(samples["cifar100_labels"].tolist())
     big = load_batch("cifar100", 64, seed=0, data=data_root)
     assert "20 real CIFAR-100" in big.source and "44 real CIFAR-10 training images" in big.source
-    mean, std = (np.array(v) for v in MEAN_STD["cifar100"])
+    mean, std = (np.array(v) for v in MEAN_STD["nats"]["cifar100"])
     first = big.inputs[0].permute(1, 2, 0).numpy() * std + mean  # undo the normalisation
     originals = samples["cifar100_images"].astype(np.float64)
     assert np.abs(originals - first).reshape(20, -1).max(axis=1).min() < 1e-3
@@ -129,7 +129,7 @@ def test_user_cifar_pickles(tmp_path):
     batch = load_batch("cifar10", 30, seed=0, images_dir=tmp_path)
     assert batch.inputs.shape == (30, 3, 32, 32) and "user's cifar10 training set" in batch.source
     # row i of the CIFAR layout is 3 planes of 32x32; the batch holds exactly those pixels, normalised
-    mean, std = (torch.tensor(v).view(3, 1, 1) for v in MEAN_STD["cifar10"])
+    mean, std = (torch.tensor(v).view(3, 1, 1) for v in MEAN_STD["nats"]["cifar10"])
     pixels = (batch.inputs * std + mean).round().to(torch.uint8).reshape(30, -1)
     assert sorted(map(bytes, pixels.numpy())) == sorted(map(bytes, data))
     assert sorted(load_batch("cifar100", 30, images_dir=tmp_path).targets.tolist()) == list(range(30))

@@ -8,6 +8,7 @@ Dask distributed cluster (its workers need this harness and the same torch versi
 Examples:
   python -m harness sweep --dataset cifar10 --proxies all --archs sample:1000 --store out/scores.sqlite
   python -m harness sweep --dataset all --proxies synflow,nwot --archs 0-999 --store out/s.sqlite --workers 2
+  python -m harness sweep --protocol zc2021 --proxies synflow,snip --archs sample:3000 --store out/zc.sqlite
   python -m harness sweep --plugins ./my_proxy.py --proxies my_proxy --archs sample:200 --store out/mine.sqlite
 """
 
@@ -17,7 +18,7 @@ import argparse
 import sys
 
 from harness.spaces import SPACES
-from harness.suite_config import parse_data_dir, parse_plugins, parse_scheduler, parse_store_path
+from harness.suite_config import parse_data_dir, parse_plugins, parse_protocol, parse_scheduler, parse_store_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", required=True, metavar="PATH", type=parse_store_path,
                         help="SQLite result store (created if missing, in a folder that exists)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image batch and of network init")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--protocol", default="nats", type=parse_protocol, metavar="NAME",
+                        help="scoring protocol: nats (default), zc2021, suitezero (docs/protocols.md)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the protocol's (64; suitezero 32)")
     parser.add_argument("--images-dir", default=None, metavar="PATH", type=parse_data_dir,
                         help="your own image files instead of the data root's samples: cifar-10-batches-py/, "
                              "cifar-100-python/ (torchvision layout), train_data_batch_1 (ImageNet16-120)")
@@ -61,23 +64,26 @@ def run(args: argparse.Namespace) -> int:
     from harness.bench import load_oracle
     from harness.images import load_batch
     from harness.plugins import load_plugins
+    from harness.protocol import get_protocol
     from harness.store import ResultStore
     from harness.sweep import Sweep, local_workers, parse_archs, parse_proxies, run_sweep
 
     # every argument checked, and every batch loaded, before the store is created or any work starts
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if not args.scheduler:  # local processes (open_executor reads an empty address the same way)
         local_workers(args.workers)
     load_plugins(args.plugins)
+    protocol = get_protocol(args.protocol)
+    protocol.check_space(args.space)
     space = load_oracle(args.space, data=args.data).space
     archs = tuple(parse_archs(args.archs, space, args.data))
     proxies = parse_proxies(args.proxies)
     datasets = _datasets(args.dataset)
     sweeps = [(Sweep(space, d, proxies, archs, seed=args.seed, device=args.device, plugins=args.plugins),
-               load_batch(d, args.batch_size, args.seed, args.data, args.images_dir)) for d in datasets]
+               load_batch(d, args.batch_size, args.seed, args.data, args.images_dir, protocol)) for d in datasets]
     with ResultStore(args.store) as store:
         for sweep, batch in sweeps:
             try:

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.protocol import KEEP_WHEN_BN_REMOVED
 from harness.proxies._fast_layers import fast_layers, replaced_forwards
 
 PASS_NAMES = ("grad", "fisher", "hessian_grad", "input_jacobian", "relu_codes")
@@ -73,9 +74,11 @@ def train_mode(net: nn.Module) -> Iterator[None]:
 
 
 def batchnorm_removed(net: nn.Module) -> AbstractContextManager:
-    """BatchNorm layers as identities (synflow's ``bn=False`` copy), restored afterwards."""
+    """BatchNorm layers as identities (synflow's ``bn=False`` copy), restored afterwards; a layer marked
+    ``KEEP_WHEN_BN_REMOVED`` stays."""
     return replaced_forwards({m: _identity for m in net.modules()
-                              if isinstance(m, nn.modules.batchnorm._BatchNorm)})
+                              if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                              and not getattr(m, KEEP_WHEN_BN_REMOVED, False)})
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -211,12 +214,14 @@ class Passes:
                 if not ce:
                     continue
                 loss = self.loss_fn(logits, self.targets[part])
-                out = [acts[m] for m in layers] if "fisher" in want else []
+                # layers the forward ran (a net may hold layers its arch does not use: harness.zc_nb201)
+                ran = [i for i, m in enumerate(layers) if m in acts]
+                out = [acts[layers[i]] for i in ran]
                 g = torch.autograd.grad(loss, weights + out, allow_unused=True, create_graph=fused_hessian)
                 for i, gi in enumerate(g[: len(weights)]):
                     if gi is not None:
                         grads[i] += gi.detach()
-                for i, (a, ga) in enumerate(zip(out, g[len(weights):])):
+                for i, a, ga in zip(ran, out, g[len(weights):]):
                     if ga is not None:
                         fisher[i] += _fisher_layer(a.detach(), ga.detach(), weights[i])
                 if fused_hessian:

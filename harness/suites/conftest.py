@@ -36,11 +36,14 @@ def oracles(pytestconfig: pytest.Config) -> Callable[[str], Oracle]:
 
 @pytest.fixture(scope="session")
 def batches(suite: SuiteConfig) -> Callable[[str, int], object]:
-    """``batches(dataset, seed)``: the seeded minibatch every proxy of that (dataset, seed) sees."""
+    """``batches(dataset, seed)``: the seeded minibatch every proxy of that (dataset, seed) sees (under a
+    per-arch protocol, what each arch's own draw derives from)."""
     from harness.images import load_batch
+    from harness.protocol import get_protocol
 
+    protocol = get_protocol(suite.protocol)
     return functools.cache(lambda dataset, seed: load_batch(dataset, suite.batch_size, seed=seed, data=suite.data,
-                                                            images_dir=suite.images_dir))
+                                                            images_dir=suite.images_dir, protocol=protocol))
 
 
 class ScoreCache:

@@ -16,6 +16,7 @@ import torch
 from harness.baselines import proxy_record
 from harness.meter import cuda_synchronized_timer
 from harness.networks import build_network
+from harness.protocol import DEFAULT as DEFAULT_PROTOCOL
 from harness.proxies import Proxy, get_proxy
 from harness.pytest_plugin import suite_config
 from harness.scoring import peak_memory, per_network
@@ -28,10 +29,12 @@ class ProxyCase:
     dataset: str
     device: str
     seed: int
+    protocol: str = DEFAULT_PROTOCOL
 
     @property
     def id(self) -> str:
-        return f"{self.proxy}-{self.space}-{self.dataset}-{self.device}-s{self.seed}"
+        protocol = "" if self.protocol == DEFAULT_PROTOCOL else f"-{self.protocol}"
+        return f"{self.proxy}-{self.space}-{self.dataset}-{self.device}-s{self.seed}{protocol}"
 
 
 def _device_marks(device: str) -> list[pytest.MarkDecorator]:
@@ -48,7 +51,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     suite = suite_config(metafunc.config)
     # Ordered so that the cases sharing one score-cache entry run one after another.
-    cases = [ProxyCase(proxy, space, dataset, device, seed)
+    cases = [ProxyCase(proxy, space, dataset, device, seed, suite.protocol)
              for space in suite.proxy_spaces for dataset in suite.datasets for device in suite.devices
              for seed in suite.seeds for proxy in suite.proxies]
     metafunc.parametrize("proxy_case", [pytest.param(c, id=c.id, marks=_device_marks(c.device)) for c in cases])
@@ -68,15 +71,17 @@ def test_proxy(proxy_case: ProxyCase, benchmark, suite, oracles, batches, score_
         pytest.fail(f"{case.proxy} failed on every arch: {next(iter(failures.values()))}")
 
     # Time the proxy on the first network it scored, built once (passes leave the network unchanged).
-    batch = batches(case.dataset, case.seed).to(case.device)
     arch = working[0]
-    net = build_network(oracle.space, arch, case.dataset, case.seed, case.device)
+    batch = batches(case.dataset, case.seed).for_arch(arch).to(case.device)
+    net = build_network(oracle.space, arch, case.dataset, case.seed, case.device, batch.protocol)
     value = benchmark.pedantic(per_network(case.proxy), args=(net, batch.inputs, batch.targets),
                                rounds=suite.timing_rounds, warmup_rounds=1)
-    peak = peak_memory(case.proxy, oracle.space, arch, case.dataset, batch, case.seed, case.device)
+    peak = peak_memory(case.proxy, oracle.space, arch, case.dataset, batches(case.dataset, case.seed), case.seed,
+                       case.device)
 
     record = proxy_record(case.proxy, case.space, case.dataset, case.device, case.seed, archs, scores,
-                          accuracies, batch.source, f"{metric}@{epochs}", batch_size=len(batch),
+                          accuracies, batches(case.dataset, case.seed).source, f"{metric}@{epochs}",
+                          batch_size=len(batch), protocol=batch.protocol.key,
                           seconds_per_arch=benchmark.stats.stats.median, peak_mem_bytes=peak, errors=failures)
     benchmark.extra_info.update(record)
 
