@@ -5,6 +5,7 @@ Prints a Markdown table: Spearman and Kendall with 95% bootstrap CIs, top-10% pr
 non-finite scores, and the image source. ``vote`` is combined from its members' stored scores.
 
     python benchmarks/proxy_correlations.py --store out/scores.sqlite --dataset cifar10 --archs sample:1000
+    python benchmarks/proxy_correlations.py --store out/zc.sqlite --protocol zc2021 --archs sample:3000
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tabulate import tabulate
 from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.metrics.rank import rank_metrics
+from harness.protocol import get_protocol
 from harness.proxies import RelativeProxy, get_proxy, proxy_names
 from harness.scoring import stored_scores
 from harness.store import ResultStore
@@ -29,7 +31,8 @@ def main() -> None:
     parser.add_argument("--archs", default="sample:1000",
                         help="as the sweep's --archs: sample:N (the suites' fixed sample), reference, ...")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--protocol", default="nats", help="scoring protocol of the stored scores (harness.protocol)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the protocol's")
     parser.add_argument("--boot", type=int, default=1000)
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
@@ -37,7 +40,7 @@ def main() -> None:
     oracle = load_oracle("tss", "table", args.data)
     archs = parse_archs(args.archs, oracle.space, args.data)
     accs = oracle.accuracies(args.dataset, "test", 200)[archs]
-    batch = load_batch(args.dataset, args.batch_size, args.seed, args.data)
+    batch = load_batch(args.dataset, args.batch_size, args.seed, args.data, protocol=get_protocol(args.protocol))
     per_arch = [n for n in proxy_names() if not isinstance(get_proxy(n), RelativeProxy)]
     with ResultStore(args.store) as store:
         scores = stored_scores(store, oracle.space, archs, per_arch, args.dataset, batch, args.seed)
@@ -57,8 +60,8 @@ def main() -> None:
                      f"{kt.value:.3f} [{kt.ci_low:.3f}, {kt.ci_high:.3f}]", f"{top.value:.2f}", m["n"],
                      m["n_nonfinite"]])
     rows.sort(key=lambda r: -float(r[1].split()[0]))
-    print(f"TSS {args.dataset}, {len(archs)} archs (--archs {args.archs}), test accuracy @200, batch "
-          f"{args.batch_size}, seed {args.seed}; images: {batch.source}\n")
+    print(f"TSS {args.dataset}, {len(archs)} archs (--archs {args.archs}), test accuracy @200, protocol "
+          f"{batch.protocol.name}, batch {len(batch)}, seed {args.seed}; images: {batch.source}\n")
     print(tabulate(rows, headers=["proxy", "Spearman [95% CI]", "Kendall [95% CI]", "top-10%", "n", "non-finite"],
                    tablefmt="github"))
     for item in lacking:

@@ -414,6 +414,12 @@ def _ci(info: Mapping[str, Any], name: str) -> str:
     return f"{value:.3f} [{low if low is not None else math.nan:.2f}, {high if high is not None else math.nan:.2f}]"
 
 
+def _with_protocol(info: Mapping[str, Any]) -> str:
+    """A proxy case's label: the proxy, and its scoring protocol where that is not the default."""
+    protocol = str(info.get("protocol") or DEFAULT_PROTOCOL).split(" ", 1)[0]
+    return info["proxy"] + ("" if protocol == NATS.name else f" [{protocol}]")
+
+
 def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
     """What a suite run measured, one tabulate table per kind (the pytest terminal summary)."""
     benchmarks = list(benchmarks)
@@ -423,7 +429,7 @@ def format_run(benchmarks: Iterable[Mapping[str, Any]]) -> str:
                  if b.get("extra_info", {}).get("kind") == "searcher"]
     parts = []
     if proxies:
-        rows = [[i["proxy"], i["space"], i["dataset"], i["device"], i["seed"], i["n_archs"], i["n_nonfinite"],
+        rows = [[_with_protocol(i), i["space"], i["dataset"], i["device"], i["seed"], i["n_archs"], i["n_nonfinite"],
                  _ci(i, "spearman"), _ci(i, "kendall"), f"{i['top10']:.2f}" if i.get("top10") is not None else "nan",
                  f"{s.get('median', math.nan):.4f}"] for i, s in proxies]
         parts.append(tabulate(rows, headers=["proxy", "space", "dataset", "device", "seed", "archs", "nonfinite",

@@ -157,13 +157,17 @@ class ResultStore:
 
     def _migrate_from_1(self) -> None:
         """Version 1 had no protocol column: every score in it was computed under ``nats`` (the only protocol
-        then), so its keys get ``NATS.key`` and every score stays reusable (inside the open transaction)."""
+        then) at its key's batch size, so its keys get that protocol's key and every score stays reusable
+        (inside the open transaction)."""
         # new table first, then drop and rename: renaming the old one would rewrite scores' REFERENCES to it
         keys_table = next(st for st in _SCHEMA.split(";") if "CREATE TABLE score_keys" in st)
         self._conn.execute(keys_table.replace("score_keys", "score_keys_v2", 1))
         old_columns = ", ".join(c for c in _KEY_COLUMNS if c != "protocol")
         self._conn.execute(f"INSERT INTO score_keys_v2 (id, {old_columns}, protocol) "
-                           f"SELECT id, {old_columns}, ? FROM score_keys", (NATS.key,))
+                           f"SELECT id, {old_columns}, '' FROM score_keys")
+        for (size,) in self._conn.execute("SELECT DISTINCT batch_size FROM score_keys_v2").fetchall():
+            self._conn.execute("UPDATE score_keys_v2 SET protocol = ? WHERE batch_size = ?",
+                               (NATS.with_batch_size(size).key, size))
         self._conn.execute("DROP TABLE score_keys")
         self._conn.execute("ALTER TABLE score_keys_v2 RENAME TO score_keys")
         self._conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from harness.protocol import DEFAULT as DEFAULT_PROTOCOL
-
 from harness.spaces import SearchSpace
 
 # Separates the warm-up's draw of N archs from the searcher's own stream of the same seed.

@@ -107,6 +107,8 @@ def test_tiny_suite_runs_the_hardware_and_warmup_modes(pytester, data_root):
     (["--warmup", "synflow:60"], "*--warmup synflow:60: the warm-up draws from the proxies' sample of --archs 50*"),
     (["--warmup", "nosuch:5"], "*unknown proxy 'nosuch'; valid proxies: *synflow*"),
     (["--proxy-seconds", "-1"], "*--proxy-seconds: expected seconds (a finite number >= 0)*"),
+    (["--protocol", "zc2020"], "*--protocol: unknown protocol 'zc2020'; valid protocols: nats, zc2021, suitezero*"),
+    (["--protocol", "zc2021", "--space", "sss"], "*protocol zc2021 builds zc-nb201 networks, which exist for tss only*"),
 ])
 def test_bad_options_are_usage_errors(pytester, args, message):
     result = pytester.runpytest_subprocess(SUITES, "--collect-only", "-p", "no:cacheprovider", *args)

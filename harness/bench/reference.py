@@ -3,7 +3,7 @@ yardstick our proxies are checked against: do they rank the same archs the same 
 
 The file (``nats-bench/reference-scores-725.csv.gz`` under the data root) is long-format CSV: ``dataset,
 index, arch, val_accuracy`` and one column per proxy. Its networks use BatchNorm without affine parameters or
-running statistics and a batch of 32, so proxies that depend on BN details may rank differently.
+running statistics and a batch of 32: the ``suitezero`` scoring protocol (``harness.protocol``) reproduces that.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from harness.config import data_file
 from harness.errors import DataNotFoundError
 
 REFERENCE_FILE = "nats-bench/reference-scores-725.csv.gz"
-REFERENCE_BATCH_SIZE = 32
 REFERENCE_SPACE = "tss"  # the space the reference file scores
 # reference column -> our proxy of the same definition
 PROXY_COLUMNS = {"flops": "flops", "params": "params", "synflow": "synflow", "grasp": "grasp",

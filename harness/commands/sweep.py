@@ -18,7 +18,13 @@ import argparse
 import sys
 
 from harness.spaces import SPACES
-from harness.suite_config import parse_data_dir, parse_plugins, parse_protocol, parse_scheduler, parse_store_path
+from harness.suite_config import (
+    parse_data_dir,
+    parse_plugins,
+    parse_protocol,
+    parse_scheduler,
+    parse_store_path,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.baselines import DEFAULT_PROTOCOL
 from harness.bench import DATASETS, Oracle, load_oracle
 from harness.config import data_dir
 from harness.errors import DataNotFoundError
@@ -177,7 +178,9 @@ def write_report(runs: Iterable[Source] | Source, out_dir: str | os.PathLike[str
         sections["proxies"].append(page.proxy_time(rs.proxies, figures.proxy_time(rs.proxies, out)))
 
     images = sorted(set(rs.proxies["image_source"].dropna().astype(str))) if "image_source" in rs.proxies else []
-    parts = [page.header(rs.runs, {s: _source(o, data) for s, o in oracles.items()}, images),
+    protocols = sorted(set(rs.proxies["protocol"].fillna(DEFAULT_PROTOCOL))) if "protocol" in rs.proxies else \
+        [DEFAULT_PROTOCOL] * (not rs.proxies.empty)
+    parts = [page.header(rs.runs, {s: _source(o, data) for s, o in oracles.items()}, images, protocols),
              page.missing(missing)]
     parts += [f"## {SECTIONS[key]}\n\n" + "\n".join(body) for key, body in sections.items() if body]
     path = out / "README.md"

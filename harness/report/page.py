@@ -60,7 +60,8 @@ def figure(path: Path | None, caption: str, absent: str) -> str:
 
 
 # -- header ------------------------------------------------------------------------------------------
-def header(runs: pd.DataFrame, data_sources: Mapping[str, str], image_sources: Sequence[str]) -> str:
+def header(runs: pd.DataFrame, data_sources: Mapping[str, str], image_sources: Sequence[str],
+           protocols: Sequence[str] = ()) -> str:
     cols = [c for c in RUN_COLUMNS if c in runs.columns]
     rows = [[str(r[c]) if str(r[c]) else "-" for c in cols] for _, r in runs.iterrows()]
     lines = ["# nasbench-harness report", "",
@@ -71,6 +72,7 @@ def header(runs: pd.DataFrame, data_sources: Mapping[str, str], image_sources: S
     lines += [f"- ground truth, {space}: `{src}`" for space, src in data_sources.items()]
     lines += [f"- proxy image batches: {', '.join(f'`{s}`' for s in image_sources)}" if image_sources
               else "- proxy image batches: none in the run"]
+    lines += [f"- scoring protocol (harness.protocol): `{p}`" for p in protocols]
     return "\n".join(lines) + "\n"
 
 

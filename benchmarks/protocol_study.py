@@ -1,0 +1,134 @@
+"""How far the scoring protocol moves each proxy: (1) the ``zc2021`` protocol against the correlations Abdelfattah
+et al. 2021 published, (2) proxies x protocols on the same archs, beside NAS-Bench-Suite-Zero's own scores.
+Reads the scores from a result store that sweeps filled (nothing is computed here):
+
+    python -m harness sweep --protocol zc2021 --dataset cifar10 --proxies synflow,snip,grad_norm,fisher,grasp,jacob_cov \\
+        --archs sample:3000 --store out/study.sqlite --workers 2          # and cifar100 / ImageNet16-120, sample:1000
+    python -m harness sweep --protocol P --dataset cifar10 --proxies all --archs reference --store out/study.sqlite
+    python benchmarks/protocol_study.py --store out/study.sqlite [--published-archs 3000,1000,1000]
+
+Table 1 uses the largest prefix of the suites' fixed sample whose scores the store holds for every proxy (at most
+``--published-archs`` per dataset); |Spearman| against the 200-epoch test accuracy, 95% bootstrap CIs. The paper
+scored all 15,625 archs against the ``cifar10-valid`` run's test accuracy on cifar10 (the tables here hold the
+``cifar10`` run's; the two rank archs alike); cifar100 and ImageNet16-120 use stand-in images (harness.images).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from scipy.stats import spearmanr
+from tabulate import tabulate
+
+from harness.bench import load_oracle
+from harness.bench.reference import load_reference_scores
+from harness.images import load_batch
+from harness.metrics.rank import rank_metrics
+from harness.protocol import PROTOCOLS, get_protocol
+from harness.scoring import stored_scores
+from harness.spaces import fixed_sample
+from harness.store import ResultStore
+
+# Abdelfattah et al. 2021, "Zero-Cost Proxies for Lightweight NAS", Table 1: Spearman rho over all NAS-Bench-201
+# archs against test accuracy (absolute values as printed).
+PUBLISHED = {
+    "cifar10": {"fisher": 0.360, "grad_norm": 0.594, "snip": 0.596, "grasp": 0.514, "synflow": 0.737, "jacob_cov": 0.731},
+    "cifar100": {"fisher": 0.385, "grad_norm": 0.637, "snip": 0.637, "grasp": 0.547, "synflow": 0.763, "jacob_cov": 0.704},
+    "ImageNet16-120": {"fisher": 0.327, "grad_norm": 0.578, "snip": 0.578, "grasp": 0.549, "synflow": 0.751,
+                       "jacob_cov": 0.701},
+}
+TOLERANCE = 0.03
+
+
+def _ci(est, absolute: bool = False) -> str:
+    lo, hi, v = est.ci_low, est.ci_high, est.value
+    if absolute and v < 0:
+        v, lo, hi = -v, -hi, -lo
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def prefix_scores(store: ResultStore, oracle, dataset: str, proxies: list[str], batch, limit: int,
+                  seed: int) -> tuple[list[int], dict[str, np.ndarray]]:
+    """The largest prefix (in steps of 100) of the fixed sample, at most ``limit``, held for every proxy."""
+    for n in range(limit, 0, -100):
+        archs = fixed_sample(oracle.space, n).tolist()
+        found = stored_scores(store, oracle.space, archs, proxies, dataset, batch, seed)
+        if len(found) == len(proxies):
+            return archs, found
+    return [], {}
+
+
+def published_table(store: ResultStore, oracle, limits: dict[str, int], seed: int, boot: int, data) -> None:
+    rows = []
+    for dataset, limit in limits.items():
+        batch = load_batch(dataset, seed=seed, data=data, protocol=get_protocol("zc2021"))
+        proxies = list(PUBLISHED[dataset])
+        archs, scores = prefix_scores(store, oracle, dataset, proxies, batch, limit, seed)
+        if not archs:
+            print(f"zc2021 {dataset}: the store holds no prefix of the fixed sample for {proxies}")
+            continue
+        acc = oracle.accuracies(dataset, "test", 200)[archs]
+        # cifar10: the paper ranked against the cifar10-valid run; the tables hold its validation accuracy
+        other = oracle.accuracies(dataset, "valid", 200)[archs] if dataset == "cifar10" else None
+        for proxy in proxies:
+            est = rank_metrics(scores[proxy], acc, n_boot=boot, seed=0)["spearman"]
+            gap = abs(est.value) - PUBLISHED[dataset][proxy]
+            valid = f"{abs(_rho(scores[proxy], other)):.3f}" if other is not None else "-"
+            rows.append([dataset, proxy, len(archs), _ci(est, absolute=True), valid,
+                         f"{PUBLISHED[dataset][proxy]:.3f}", f"{gap:+.3f}", "yes" if abs(gap) <= TOLERANCE else "no"])
+    print(f"\n### zc2021 against Abdelfattah et al. 2021 (Table 1), |Spearman| vs test accuracy @200, "
+          f"seed {seed}\n")
+    print(tabulate(rows, headers=["dataset", "proxy", "archs", "ours [95% CI]", "ours vs valid@200", "published",
+                                  "gap", f"within ±{TOLERANCE}"], tablefmt="github"))
+
+
+def protocol_table(store: ResultStore, oracle, dataset: str, seed: int, data) -> None:
+    reference = load_reference_scores(data)
+    ref = reference[reference["dataset"] == dataset]
+    archs = [int(i) for i in ref["index"]]
+    acc = oracle.accuracies(dataset, "test", 200)[archs]
+    proxies = [c for c in ref.columns if c not in ("dataset", "index", "arch", "val_accuracy")]
+    found = {name: stored_scores(store, oracle.space, archs, proxies, dataset,
+                                 load_batch(dataset, seed=seed, data=data, protocol=p), seed)
+             for name, p in PROTOCOLS.items()}
+    rows = []
+    for proxy in proxies:
+        row = [proxy]
+        for name in PROTOCOLS:
+            row.append(f"{_rho(found[name][proxy], acc):.3f}" if proxy in found[name] else "-")
+        theirs = ref[proxy].to_numpy(dtype=np.float64)
+        row.append(f"{_rho(theirs, acc):.3f}")
+        suite = found["suitezero"].get(proxy)
+        row.append(f"{_rho(suite, theirs):.3f}" if suite is not None else "-")
+        rows.append(row)
+    print(f"\n### Proxies x protocols, {len(archs)} archs of the reference file, {dataset}, Spearman vs test "
+          f"accuracy @200, seed {seed}\n")
+    print(tabulate(rows, headers=["proxy", *PROTOCOLS, "NAS-Bench-Suite-Zero's scores", "rho(suitezero, theirs)"],
+                   tablefmt="github"))
+
+
+def _rho(a: np.ndarray, b: np.ndarray) -> float:
+    keep = np.isfinite(a) & np.isfinite(b)
+    return float(spearmanr(a[keep], b[keep]).statistic)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--published-archs", default="3000,1000,1000",
+                        help="at most this many archs of the fixed sample per dataset (cifar10,cifar100,ImageNet16-120)")
+    parser.add_argument("--dataset", default="cifar10", help="dataset of the proxies x protocols table")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+    oracle = load_oracle("tss", data=args.data)
+    limits = dict(zip(PUBLISHED, (int(n) for n in args.published_archs.split(","))))
+    with ResultStore(args.store) as store:
+        published_table(store, oracle, limits, args.seed, args.boot, args.data)
+        protocol_table(store, oracle, args.dataset, args.seed, args.data)
+
+
+if __name__ == "__main__":
+    main()
