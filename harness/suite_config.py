@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import unknown_name
+from harness.protocol import DEFAULT as DEFAULT_PROTOCOL
+from harness.protocol import get_protocol
 from harness.spaces import SPACE_CLASSES, SPACES
 
 ALL = "all"
@@ -43,7 +45,7 @@ class SuiteConfig:
     warmup: str  # zero-cost warm-up TSS searcher cases, 'PROXY:N' over the proxies' fixed sample ('': none)
     proxy_seconds: float | None = None  # the warm-up proxy's cost per arch (None: measured on CPU)
     free_proxy: bool = False  # report the warm-up proxy's cost apart instead of charging it
-    protocol: str = "nats"  # the scoring protocol (harness.protocol)
+    protocol: str = DEFAULT_PROTOCOL  # the scoring protocol's name (harness.protocol)
     batch_size: int | None = None  # None: the protocol's
     timing_rounds: int = 5  # pytest-benchmark rounds of one proxy on one network
     data: Path | None = None  # data root override (None: $HARNESS_DATA_DIR)
@@ -100,8 +102,6 @@ def parse_timeout(string: str) -> float:
 
 def parse_protocol(string: str) -> str:
     """A scoring protocol's name (``harness.protocol``: nats, zc2021, suitezero)."""
-    from harness.protocol import get_protocol
-
     try:
         return get_protocol(string.strip()).name
     except ValueError as exc:
@@ -238,8 +238,6 @@ def resolve(options: Mapping[str, Any], valid: Mapping[str, Sequence[str]], full
     for space_cls in SPACE_CLASSES.values():
         if space_cls.name in cfg.proxy_spaces and cfg.archs > space_cls.space_size():
             raise ValueError(f"--archs {cfg.archs}: {space_cls.name} has {space_cls.space_size()} archs")
-    from harness.protocol import get_protocol
-
     for space_name in cfg.proxy_spaces:
         get_protocol(cfg.protocol).check_space(space_name)
     if cfg.warmup:

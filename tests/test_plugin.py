@@ -13,6 +13,7 @@ import torch
 import harness
 from harness import pytest_plugin
 from harness.bench import DATASETS
+from harness.protocol import ZC2021
 from harness.suite_config import DEFAULT, FULL, parse_names, parse_seeds, resolve
 
 pytest_plugins = ["pytester"]
@@ -74,6 +75,19 @@ def test_tiny_suite_saves_records_and_gates(pytester, data_root):
                         "--searchers", "rea", "--proxies", "params")
     assert failed.ret == pytest.ExitCode.TESTS_FAILED
     failed.stdout.fnmatch_lines(["*REGRESSION*searcher/tss/cifar10/rea*final_mean*"])
+
+
+def test_a_protocol_names_its_cases_records_and_baselines(pytester, data_root):
+    baselines_dir = pytester.path / "baselines"
+    result = run_suites(pytester, data_root, "--protocol", "zc2021", "--proxies", "synflow", "--archs", "4",
+                        "--devices", "cpu", "-k", "test_proxy", "--benchmark-save=zc", "--baseline-update",
+                        "--baselines", str(baselines_dir))
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*synflow [[]zc2021[]]*", "*test_proxy?synflow-tss-cifar10-cpu-s0-zc2021?*"])
+    assert [p.name for p in baselines_dir.glob("*.json")] == ["proxy.tss.cifar10.synflow.cpu.zc2021.json"]
+    (saved,) = (pytester.path / "store").glob("*/0001_zc.json")
+    (info,) = [b["extra_info"] for b in json.loads(saved.read_text())["benchmarks"]]
+    assert info["protocol"] == ZC2021.key and info["image_source"].startswith("per-arch draws: 64 real CIFAR-10")
 
 
 def test_tiny_suite_runs_the_hardware_and_warmup_modes(pytester, data_root):
