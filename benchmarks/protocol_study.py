@@ -1,11 +1,14 @@
 """How far the scoring protocol moves each proxy: (1) the ``zc2021`` protocol against the correlations Abdelfattah
-et al. 2021 published, (2) proxies x protocols on the same archs, beside NAS-Bench-Suite-Zero's own scores.
-Reads the scores from a result store that sweeps filled (nothing is computed here):
+et al. 2021 published, and its seed-to-seed noise; (2) ``suitezero`` against NAS-Bench-Suite-Zero's own scores;
+(3) proxies x protocols on the same archs. Reads the scores from a result store that sweeps filled (nothing is
+computed here); with SIX=synflow,snip,grad_norm,fisher,grasp,jacob_cov and S="--store out/study.sqlite":
 
-    python -m harness sweep --protocol zc2021 --dataset cifar10 --proxies synflow,snip,grad_norm,fisher,grasp,jacob_cov \\
-        --archs sample:3000 --store out/study.sqlite --workers 2          # and cifar100 / ImageNet16-120, sample:1000
-    python -m harness sweep --protocol P --dataset cifar10 --proxies all --archs reference --store out/study.sqlite
-    python benchmarks/protocol_study.py --store out/study.sqlite [--published-archs 3000,1000,1000]
+    python -m harness sweep --protocol zc2021 --dataset cifar10 --proxies $SIX --archs sample:3000 $S
+    python -m harness sweep --protocol zc2021 --dataset cifar100,ImageNet16-120 --proxies $SIX --archs sample:1000 $S
+    python -m harness sweep --protocol zc2021 --seed 1 --proxies $SIX --archs sample:200 $S
+    python -m harness sweep --protocol suitezero --proxies all --archs reference $S       # and --seed 1
+    python -m harness sweep --protocol P --proxies $SIX --archs sample:300 $S              # P = nats, suitezero
+    python benchmarks/protocol_study.py $S [--published-archs 3000,1000,1000]
 
 Table 1 uses the largest prefix of the suites' fixed sample whose scores the store holds for every proxy (at most
 ``--published-archs`` per dataset); |Spearman| against the 200-epoch test accuracy, 95% bootstrap CIs. The paper
@@ -83,29 +86,67 @@ def published_table(store: ResultStore, oracle, limits: dict[str, int], seed: in
                                   "gap", f"within ±{TOLERANCE}"], tablefmt="github"))
 
 
-def protocol_table(store: ResultStore, oracle, dataset: str, seed: int, data) -> None:
+def reference_table(store: ResultStore, oracle, dataset: str, seed: int, noise_seed: int, data) -> None:
+    """``suitezero`` against NAS-Bench-Suite-Zero's own scores of the same archs, with our seed-to-seed agreement
+    (another init and batch draw) where the store holds the ``noise_seed`` scores: the ceiling that agreement
+    with another implementation's inits and images can be expected to reach."""
     reference = load_reference_scores(data)
     ref = reference[reference["dataset"] == dataset]
     archs = [int(i) for i in ref["index"]]
-    acc = oracle.accuracies(dataset, "test", 200)[archs]
     proxies = [c for c in ref.columns if c not in ("dataset", "index", "arch", "val_accuracy")]
+    protocol = get_protocol("suitezero")
+    ours, other = ({} if s is None else stored_scores(store, oracle.space, archs, proxies, dataset,
+                                                      load_batch(dataset, seed=s, data=data, protocol=protocol), s)
+                   for s in (seed, noise_seed))
+    acc = oracle.accuracies(dataset, "test", 200)[archs]
+    rows = []
+    for proxy in proxies:
+        theirs = ref[proxy].to_numpy(dtype=np.float64)
+        if proxy not in ours:
+            rows.append([proxy, "-", "-", "-", f"{_rho(theirs, acc):.3f}"])
+            continue
+        agree = _rho(ours[proxy], theirs)
+        ceiling = f"{_rho(ours[proxy], other[proxy]):.3f}" if proxy in other else "-"
+        rows.append([proxy, f"{agree:.3f}", ceiling, f"{_rho(ours[proxy], acc):.3f}", f"{_rho(theirs, acc):.3f}"])
+    print(f"\n### suitezero against NAS-Bench-Suite-Zero's scores, {len(archs)} archs of the reference file, "
+          f"{dataset}, seed {seed}\n")
+    print(tabulate(rows, headers=["proxy", "rho(ours, theirs)", f"rho(ours, ours seed {noise_seed})",
+                                  "ours vs test@200", "theirs vs test@200"], tablefmt="github"))
+
+
+def protocol_table(store: ResultStore, oracle, dataset: str, n: int, seed: int, boot: int, data) -> None:
+    """Every protocol on the same first ``n`` archs of the fixed sample: how much the protocol alone moves each
+    proxy's Spearman correlation with the 200-epoch test accuracy."""
+    archs = fixed_sample(oracle.space, n).tolist()
+    acc = oracle.accuracies(dataset, "test", 200)[archs]
+    proxies = list(PUBLISHED[dataset])
     found = {name: stored_scores(store, oracle.space, archs, proxies, dataset,
                                  load_batch(dataset, seed=seed, data=data, protocol=p), seed)
              for name, p in PROTOCOLS.items()}
-    rows = []
-    for proxy in proxies:
-        row = [proxy]
-        for name in PROTOCOLS:
-            row.append(f"{_rho(found[name][proxy], acc):.3f}" if proxy in found[name] else "-")
-        theirs = ref[proxy].to_numpy(dtype=np.float64)
-        row.append(f"{_rho(theirs, acc):.3f}")
-        suite = found["suitezero"].get(proxy)
-        row.append(f"{_rho(suite, theirs):.3f}" if suite is not None else "-")
-        rows.append(row)
-    print(f"\n### Proxies x protocols, {len(archs)} archs of the reference file, {dataset}, Spearman vs test "
-          f"accuracy @200, seed {seed}\n")
-    print(tabulate(rows, headers=["proxy", *PROTOCOLS, "NAS-Bench-Suite-Zero's scores", "rho(suitezero, theirs)"],
-                   tablefmt="github"))
+    rows = [[proxy, *(_ci(rank_metrics(found[name][proxy], acc, n_boot=boot, seed=0)["spearman"])
+                      if proxy in found[name] else "-" for name in PROTOCOLS)] for proxy in proxies]
+    print(f"\n### Proxies x protocols, the first {n} archs of the fixed sample, {dataset}, Spearman [95% CI] vs "
+          f"test accuracy @200, seed {seed}\n")
+    print(tabulate(rows, headers=["proxy", *PROTOCOLS], tablefmt="github"))
+
+
+def seed_table(store: ResultStore, oracle, dataset: str, n: int, seeds: tuple[int, int], data) -> None:
+    """``zc2021`` under two seeds (initial weights and batch draws) on the first ``n`` archs: the noise of one
+    run's correlation, and how far the two seeds rank archs alike."""
+    archs = fixed_sample(oracle.space, n).tolist()
+    acc = oracle.accuracies(dataset, "test", 200)[archs]
+    proxies = list(PUBLISHED[dataset])
+    protocol = get_protocol("zc2021")
+    a, b = (stored_scores(store, oracle.space, archs, proxies, dataset,
+                          load_batch(dataset, seed=s, data=data, protocol=protocol), s) for s in seeds)
+    rows = [[proxy, f"{abs(_rho(a[proxy], acc)):.3f}", f"{abs(_rho(b[proxy], acc)):.3f}",
+             f"{_rho(a[proxy], b[proxy]):.3f}"] for proxy in proxies if proxy in a and proxy in b]
+    if not rows:
+        print(f"\nzc2021 {dataset}: the store lacks seed {seeds[1]} scores of the first {n} archs")
+        return
+    print(f"\n### zc2021 under two seeds, the first {n} archs of the fixed sample, {dataset}\n")
+    print(tabulate(rows, headers=["proxy", f"|Spearman| seed {seeds[0]}", f"|Spearman| seed {seeds[1]}",
+                                  "rho(seed scores)"], tablefmt="github"))
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:
@@ -118,8 +159,11 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--published-archs", default="3000,1000,1000",
                         help="at most this many archs of the fixed sample per dataset (cifar10,cifar100,ImageNet16-120)")
-    parser.add_argument("--dataset", default="cifar10", help="dataset of the proxies x protocols table")
+    parser.add_argument("--dataset", default="cifar10", help="dataset of the other tables")
+    parser.add_argument("--protocol-archs", type=int, default=300, help="archs of the proxies x protocols table")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise-seed", type=int, default=1, help="the second seed of the noise columns")
+    parser.add_argument("--noise-archs", type=int, default=200, help="archs of the zc2021 two-seed table")
     parser.add_argument("--boot", type=int, default=1000)
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
@@ -127,7 +171,9 @@ def main() -> None:
     limits = dict(zip(PUBLISHED, (int(n) for n in args.published_archs.split(","))))
     with ResultStore(args.store) as store:
         published_table(store, oracle, limits, args.seed, args.boot, args.data)
-        protocol_table(store, oracle, args.dataset, args.seed, args.data)
+        seed_table(store, oracle, args.dataset, args.noise_archs, (args.seed, args.noise_seed), args.data)
+        reference_table(store, oracle, args.dataset, args.seed, args.noise_seed, args.data)
+        protocol_table(store, oracle, args.dataset, args.protocol_archs, args.seed, args.boot, args.data)
 
 
 if __name__ == "__main__":
