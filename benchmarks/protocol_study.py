@@ -22,8 +22,10 @@ import argparse
 import math
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 from tabulate import tabulate
+from torch import nn
 
 from harness.bench import load_oracle
 from harness.bench.reference import load_reference_scores
@@ -156,6 +158,32 @@ def seed_table(store: ResultStore, oracle, dataset: str, n: int, seeds: tuple[in
                                   "rho(seed scores)"], tablefmt="github"))
 
 
+def bias_ablation(store: ResultStore, oracle, dataset: str, n: int, seed: int, data) -> None:
+    """Why fisher drops under zc2021: the same first ``n`` archs, images and weights with the cell
+    convolutions' biases set to zero (computed here, not read from the store)."""
+    from harness.networks import build_network
+    from harness.proxies import get_proxy
+
+    archs = fixed_sample(oracle.space, n).tolist()
+    acc = oracle.accuracies(dataset, "test", 200)[archs]
+    batch = load_batch(dataset, seed=seed, data=data, protocol=get_protocol("zc2021"))
+    stored = stored_scores(store, oracle.space, archs, ["fisher"], dataset, batch, seed).get("fisher")
+    fisher, unbiased = get_proxy("fisher"), []
+    for arch in archs:
+        net = build_network(oracle.space, arch, dataset, seed, protocol=batch.protocol)
+        with torch.no_grad():
+            for cell in net.cells:
+                for m in cell.modules():
+                    if isinstance(m, nn.Conv2d) and m.bias is not None:
+                        m.bias.zero_()
+        drawn = batch.for_arch(arch)
+        unbiased.append(fisher(net, drawn.inputs, drawn.targets))
+    with_bias = f"{abs(_rho(stored, acc)):.3f}" if stored is not None else "-"
+    print(f"\n### fisher under zc2021 with and without the cell convolutions' bias, the first {n} archs, {dataset}\n")
+    print(tabulate([["fisher", with_bias, f"{abs(_rho(np.asarray(unbiased), acc)):.3f}"]],
+                   headers=["proxy", "|Spearman| as built", "|Spearman| cell biases zeroed"], tablefmt="github"))
+
+
 def _rho(a: np.ndarray, b: np.ndarray) -> float:
     keep = np.isfinite(a) & np.isfinite(b)
     return float(spearmanr(a[keep], b[keep]).statistic)
@@ -172,6 +200,8 @@ def main() -> None:
     parser.add_argument("--noise-seed", type=int, default=1, help="the second seed of the noise columns")
     parser.add_argument("--noise-archs", type=int, default=200, help="archs of the zc2021 two-seed table")
     parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--bias-ablation", type=int, default=0, metavar="N",
+                        help="also score fisher on the first N archs with zc2021's cell biases zeroed (computed)")
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     oracle = load_oracle("tss", data=args.data)
@@ -181,6 +211,8 @@ def main() -> None:
         seed_table(store, oracle, args.dataset, args.noise_archs, (args.seed, args.noise_seed), args.data)
         reference_table(store, oracle, args.dataset, args.seed, args.noise_seed, args.data)
         protocol_table(store, oracle, args.dataset, args.protocol_archs, args.seed, args.boot, args.data)
+        if args.bias_ablation:
+            bias_ablation(store, oracle, args.dataset, args.bias_ablation, args.seed, args.data)
 
 
 if __name__ == "__main__":
