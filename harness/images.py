@@ -311,10 +311,11 @@ USER_FILES = {
 }
 
 
-def _from_user_files(dataset: str, root: Path, k: int,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
-    relative, label_key, side = USER_FILES[dataset]
-    path = root / relative
+@functools.lru_cache(maxsize=4)
+def _user_arrays(dataset: str, path: Path, _mtime_ns: int, _size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Checked images (uint8 NHWC) and labels of a user's training-set file, read once per process and file
+    version (per-arch protocols draw from it for every arch); read-only, as they are shared."""
+    _, label_key, side = USER_FILES[dataset]
     entry = load_dataset_pickle(path)
     if "data" not in entry or label_key not in entry:
         raise ValueError(f"image file {path} lacks 'data' or {label_key!r}")
@@ -335,5 +336,16 @@ def _from_user_files(dataset: str, root: Path, k: int,
     elif labels.size and not 0 <= labels.min() <= labels.max() < NUM_CLASSES[dataset]:
         raise ValueError(f"image file {path}: {label_key!r} holds labels {labels.min()}..{labels.max()}; {dataset} "
                          f"has classes 0..{NUM_CLASSES[dataset] - 1}")
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
+def _from_user_files(dataset: str, root: Path, k: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    path = root / USER_FILES[dataset][0]
+    if not path.is_file():
+        raise DataNotFoundError(f"image file {path} not found")
+    stat = path.stat()
+    images, labels = _user_arrays(dataset, path, stat.st_mtime_ns, stat.st_size)
     idx = _choose(len(labels), k, rng, str(path))
     return images[idx], labels[idx], f"{k} images of the user's {dataset} training set {path}"

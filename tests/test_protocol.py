@@ -175,3 +175,19 @@ def test_sweep_refuses_an_unknown_protocol_or_space_before_creating_the_store(tm
     assert main(["sweep", "--protocol", "zc2021", "--space", "sss", "--store", str(store), "--archs", "2",
                  "--no-progress"]) != 0
     assert not store.exists()
+
+
+def test_per_arch_draws_from_the_users_own_files(tmp_path):
+    import pickle
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    entry = {"data": rng.integers(0, 256, (100, 3072), dtype=np.uint8), "labels": list(rng.integers(0, 10, 100))}
+    (folder / "data_batch_1").write_bytes(pickle.dumps({k: (v if k == "data" else [int(x) for x in v])
+                                                        for k, v in entry.items()}))
+    batch = load_batch("cifar10", 16, seed=0, images_dir=tmp_path, protocol=ZC2021)
+    assert "of the user's cifar10 training set" in batch.source and batch.source.startswith("per-arch draws")
+    first, second = batch.for_arch(1), batch.for_arch(2)
+    assert len(first) == 16 and not torch.equal(first.inputs, second.inputs)
+    assert torch.equal(first.inputs, batch.for_arch(1).inputs)
