@@ -48,6 +48,7 @@ from harness.errors import DataNotFoundError, DegenerateWarning, ForbiddenGlobal
 from harness.protocol import NATS, Protocol
 
 _IMAGENET16 = ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09))
+_ZC_CIFAR = ((0.4914 * 255, 0.4822 * 255, 0.4465 * 255), (0.2023 * 255, 0.1994 * 255, 0.2010 * 255))
 # Per-dataset mean / std in 0..255 units, by whose transforms: NATS-Bench's (xautodl.datasets.
 # get_dataset_with_transform), zero-cost-nas's (foresight/dataset.py: one pair for both CIFARs), NASLib's
 # (naslib/utils: DARTS's CIFAR-10 pair, its own CIFAR-100 pair).
@@ -55,9 +56,7 @@ MEAN_STD = {
     "nats": {"cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
              "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
              "ImageNet16-120": _IMAGENET16},
-    "zero-cost-nas": {"cifar10": ((0.4914 * 255, 0.4822 * 255, 0.4465 * 255), (0.2023 * 255, 0.1994 * 255, 0.2010 * 255)),
-                      "cifar100": ((0.4914 * 255, 0.4822 * 255, 0.4465 * 255), (0.2023 * 255, 0.1994 * 255, 0.2010 * 255)),
-                      "ImageNet16-120": _IMAGENET16},
+    "zero-cost-nas": {"cifar10": _ZC_CIFAR, "cifar100": _ZC_CIFAR, "ImageNet16-120": _IMAGENET16},
     "naslib": {"cifar10": ((0.49139968 * 255, 0.48215827 * 255, 0.44653124 * 255),
                            (0.24703233 * 255, 0.24348505 * 255, 0.26158768 * 255)),
                "cifar100": ((0.5071 * 255, 0.4867 * 255, 0.4408 * 255), (0.2675 * 255, 0.2565 * 255, 0.2761 * 255)),

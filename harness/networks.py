@@ -37,7 +37,7 @@ def build_network(space: SearchSpace, arch: Arch, dataset: str, seed: int = 0,
         if protocol.network == "zc-nb201":
             from harness.zc_nb201 import NB201
 
-            net = NB201(space.arch(arch), num_classes, protocol.bn_affine, protocol.bn_running_stats)
+            net = NB201(space.ops(arch), num_classes, protocol.bn_affine, protocol.bn_running_stats)
         else:
             from xautodl.models import get_cell_based_tiny_net
 

@@ -49,16 +49,6 @@ def _op(name: str, channels: int, affine: bool, running_stats: bool) -> nn.Modul
     return ReLUConvBN(channels, channels, kernel, 1, kernel // 2, affine, running_stats)
 
 
-def edge_ops(arch_str: str) -> list[str]:
-    """The op of each edge (node 1 <- 0; 2 <- 0, 1; 3 <- 0, 1, 2) of a NAS-Bench-201 arch string."""
-    ops = []
-    for node in arch_str.split("+"):
-        for edge in node.strip("|").split("|"):
-            op, _, _ = edge.partition("~")
-            ops.append(op)
-    return ops
-
-
 class SearchCell(nn.Module):
     def __init__(self, channels: int, ops: Sequence[str], affine: bool, running_stats: bool):
         super().__init__()
@@ -102,9 +92,9 @@ class Reduction(nn.Module):
 class NB201(nn.Module):
     """Stem (conv + BN), three stages of five cells with reductions between, head (BN, ReLU, pool, linear)."""
 
-    def __init__(self, arch_str: str, num_classes: int, affine: bool = False, running_stats: bool = False):
+    def __init__(self, ops: Sequence[str], num_classes: int, affine: bool = False, running_stats: bool = False):
+        """``ops``: the op of each edge in arch-string order (``TSS.ops``)."""
         super().__init__()
-        ops = edge_ops(arch_str)
         c = STEM_CHANNELS
         self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         stages: list[nn.Module] = []
