@@ -23,14 +23,15 @@ import torch.nn.functional as F
 from tabulate import tabulate
 
 from harness.bench import load_oracle
-from harness.images import load_batch
+from harness.images import Batch, load_batch
 from harness.networks import build_network
-from harness.proxies import Passes, layer_sum
+from harness.proxies import Passes
+from harness.spaces import SearchSpace
 
 TERMS = {"plain": ("grad", 1.0), "grasp": ("hessian_grad", -1.0)}
 
 
-def terms(space, arch: int, batch, seed: int) -> dict[str, np.ndarray]:
+def terms(space: SearchSpace, arch: int, batch: Batch, seed: int) -> dict[str, np.ndarray]:
     """Every term of plain's and GraSP's sums on ``arch``'s net, flattened, float32, as the proxies form them."""
     data = batch.for_arch(arch)
     net = build_network(space, arch, batch.dataset, seed, torch.device("cpu"), batch.protocol)
@@ -57,8 +58,8 @@ def main() -> None:
     other = dict(np.load(args.against)) if args.against else {}
     rows = []
     for key, t in here.items():
-        total = layer_sum([torch.from_numpy(t)])
-        abs_total = float(np.abs(t.astype(np.float64)).sum())
+        t64 = t.astype(np.float64)
+        total, abs_total = float(t64.sum()), float(np.abs(t64).sum())
         row = [key, f"{total:.9g}", f"{abs_total:.6g}", f"{abs_total / abs(total):,.0f}"]
         if key in other:
             a = other[key].astype(np.float64)

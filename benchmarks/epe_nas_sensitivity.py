@@ -4,7 +4,7 @@
     .tox/torch231/bin/python benchmarks/epe_nas_sensitivity.py --save out/e-231.npz --against out/e-2130.npz
 
 epe_nas sums log(|C| + 1e-5) over the entries of each class's Jacobian correlation matrix C
-(``harness/proxies/epe_nas.py``); the derivative 1 / (|C| + 1e-5) makes an entry near zero amplify a last-bit
+(``harness.proxies.epe_nas.log_correlations``); the derivative 1 / (|C| + 1e-5) makes an entry near zero amplify a last-bit
 change of the Jacobian. ``--against`` prints how far the Jacobian moved and the entries whose log term moved
 most, with their |C|. ``--save`` keeps the Jacobian so that another torch's run can be compared with it.
 """
@@ -23,20 +23,20 @@ from harness.bench import load_oracle
 from harness.images import load_batch
 from harness.networks import build_network
 from harness.proxies import Passes, get_proxy
-from harness.proxies.epe_nas import K
+from harness.proxies.epe_nas import log_correlations
 
 
 def log_terms(jac: np.ndarray, labels: np.ndarray, n_classes: int) -> dict[tuple[int, int, int], tuple[float, float]]:
     """(class, i, j) -> (|C_ij|, its log term as epe_nas weighs it), over each class's upper triangle."""
-    many = n_classes > 100
     out = {}
     for c in np.unique(labels):
         rows = jac[labels == c]
         if len(rows) < 2:
             continue
         corr = np.abs(np.corrcoef(rows))
+        terms = log_correlations(rows) / (len(rows) if n_classes > 100 else 1)
         for i, j in zip(*np.triu_indices(len(rows), 1), strict=True):
-            out[int(c), int(i), int(j)] = (corr[i, j], np.log(corr[i, j] + K) / (len(rows) if many else 1))
+            out[int(c), int(i), int(j)] = (corr[i, j], terms[i, j])
     return out
 
 

@@ -15,6 +15,12 @@ from harness.proxies import Passes, Proxy
 K = 1e-5
 
 
+def log_correlations(rows: np.ndarray) -> np.ndarray:
+    """log(|C| + K) of every entry of the correlation matrix of one class's Jacobian rows: the terms whose sum
+    is that class's s_c (before the per-row weighting of more than 100 classes)."""
+    return np.log(np.abs(np.corrcoef(rows)) + K)
+
+
 def epe_nas(passes: Passes) -> float:
     jac = passes["input_jacobian"].detach().cpu().double().numpy()
     labels = passes.targets.detach().cpu().numpy()
@@ -25,7 +31,7 @@ def epe_nas(passes: Passes) -> float:
             rows = jac[labels == c]
             if len(rows) == 1 and n_classes > 100:
                 continue
-            s = float(np.sum(np.log(np.abs(np.corrcoef(rows)) + K)))
+            s = float(np.sum(log_correlations(rows)))
             per_class.append(s / len(rows) if n_classes > 100 else s)
     s = np.asarray(per_class)
     if n_classes <= 100:
